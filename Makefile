@@ -1,0 +1,38 @@
+# Two entry points (see README.md):
+#   make book   set up .venv and build the book (HTML in _build/html)
+#   make test   set up .venv and run the test suite
+# Data: without internet, point RNNBOOK_DATA_MIRROR at a copy of the data sets; ../shared/data is used
+# automatically when it exists beside the checkout.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+MIRROR_DEFAULT := $(wildcard ../shared/data)
+export RNNBOOK_DATA_MIRROR ?= $(if $(MIRROR_DEFAULT),$(abspath $(MIRROR_DEFAULT)),)
+export MPLBACKEND ?= Agg
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: setup book test release check-release clean
+
+$(BIN)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -r requirements.txt
+	touch $@
+
+setup: $(BIN)/.installed
+
+book: setup
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+	@echo "Open _build/html/index.html"
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+release: setup
+	$(BIN)/course release
+
+check-release: setup
+	$(BIN)/course release --check
+
+clean:
+	rm -rf _build

@@ -1,0 +1,1 @@
+"""Release, self-check and autograding on top of nbgrader (see ``course --help``)."""

@@ -1,0 +1,103 @@
+"""``course``: release exercises, self-check a notebook, grade submissions.
+
+    course release [--check] [ASSIGNMENT ...]
+    course check NOTEBOOK
+    course grade ASSIGNMENT SUBMISSIONS [--workdir DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from .course import Course, CourseLayoutError, find_root
+from .release import ReleaseError
+from .submissions import BadSubmission
+
+
+def _cmd_release(args) -> int:
+    from .release import release
+
+    course = Course(find_root())
+    problems = release(course, args.assignments or None, check=args.check)
+    if args.check:
+        if problems:
+            print("exercises/ is out of sync with solutions/:\n  " + "\n  ".join(problems)
+                  + "\nRun `course release` and commit the result.")
+            return 1
+        print("exercises/ and generated header cells are in sync with solutions/.")
+    else:
+        print(f"released {', '.join(args.assignments or course.assignments())} into {course.exercises}")
+    return 0
+
+
+def _cmd_check(args) -> int:
+    from .selfcheck import report, run_checks
+
+    path = Path(args.notebook)
+    if not path.is_file():
+        print(f"no notebook at {path}", file=sys.stderr)
+        return 2
+    print(f"Running {path} (training is shrunk, as when graded)...")
+    text, ok = report(run_checks(path, args.cell_timeout))
+    print(text)
+    return 0 if ok else 1
+
+
+def _cmd_grade(args) -> int:
+    from .grade import format_table, grade
+
+    course = Course(find_root())
+    start = time.perf_counter()
+    csv_path, rows = grade(course, args.assignment, Path(args.submissions), Path(args.workdir),
+                           cell_timeout=args.cell_timeout, submission_timeout=args.submission_timeout,
+                           jobs=args.jobs, log=lambda line: print(line, flush=True))
+    print()
+    print(format_table(rows))
+    print(f"\n{len(rows) - 1} students; grades: {csv_path}; feedback: {Path(args.workdir).resolve() / 'feedback'}"
+          f"; {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="course", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help="regenerate exercises/ from solutions/ (maintainers)")
+    p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+    p.add_argument("--check", action="store_true", help="only check that exercises/ is up to date")
+    p.set_defaults(func=_cmd_release)
+
+    p = sub.add_parser("check", help="run a notebook's visible tests and show your score (learners)")
+    p.add_argument("notebook")
+    p.add_argument("--cell-timeout", type=int, default=300)
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("grade", help="autograde submissions: CSV, feedback, summary (instructors)")
+    p.add_argument("assignment", help="assignment id, e.g. a1_preprocessing")
+    p.add_argument("submissions", help="folder of <student>.ipynb files or nbgrader's submitted/<student>/<assignment>/")
+    p.add_argument("--workdir", default=os.environ.get("RNNBOOK_GRADING_DIR", str(Path.home() / "rnnbook-grading")),
+                   help="where the gradebook, feedback and CSV go (keep it outside the repository)")
+    p.add_argument("--cell-timeout", type=int, default=120, help="seconds one cell may run")
+    p.add_argument("--submission-timeout", type=int, default=1800, help="seconds one submission may take in all")
+    p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="submissions graded at once")
+    p.set_defaults(func=_cmd_grade)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CourseLayoutError as err:
+        print(f"course: {err}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, ValueError, BadSubmission, ReleaseError) as err:
+        print(f"course: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

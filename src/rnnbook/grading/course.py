@@ -1,0 +1,93 @@
+"""Where the course's folders are and how nbgrader is configured for them (one place for both)."""
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+COURSE_ID = "rnn-to-attention"
+
+
+class CourseLayoutError(RuntimeError):
+    pass
+
+
+def find_root(start: str | os.PathLike | None = None) -> Path:
+    """The course repository: the nearest folder upwards holding ``_config.yml`` and ``autograder/``."""
+    env = os.environ.get("RNNBOOK_COURSE_ROOT")
+    here = Path(env or start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_config.yml").is_file() and (folder / "autograder").is_dir():
+            return folder
+    raise CourseLayoutError(
+        f"no course repository above {here}: run this inside the course checkout "
+        "(the folder with _config.yml and autograder/) or set RNNBOOK_COURSE_ROOT."
+    )
+
+
+def repository_url(root: Path) -> str:
+    """``repository.url`` from ``_config.yml``: the single place the course's address is written."""
+    text = (root / "_config.yml").read_text(encoding="utf-8")
+    match = re.search(r"^repository:\s*\n(?:[ \t]+.*\n)*?[ \t]+url:\s*(\S+)", text, re.MULTILINE)
+    if not match:
+        raise CourseLayoutError("_config.yml has no repository.url; the Colab links need it")
+    return match.group(1).strip("'\"").rstrip("/")
+
+
+@dataclass(frozen=True)
+class Course:
+    root: Path
+
+    @property
+    def solutions(self) -> Path:
+        return self.root / "solutions"
+
+    @property
+    def exercises(self) -> Path:
+        return self.root / "exercises"
+
+    @property
+    def autograder(self) -> Path:
+        return self.root / "autograder"
+
+    @property
+    def book(self) -> Path:
+        return self.root / "book"
+
+    def assignments(self) -> list[str]:
+        return sorted(p.name for p in self.solutions.iterdir() if (p / f"{p.name}.ipynb").is_file())
+
+    def source_notebook(self, assignment: str) -> Path:
+        path = self.solutions / assignment / f"{assignment}.ipynb"
+        if not path.is_file():
+            raise CourseLayoutError(
+                f"no assignment {assignment!r}: expected {path}. Known: {', '.join(self.assignments())}"
+            )
+        return path
+
+
+def configure(c, root: Path, workdir: Path, *, release_dir: Path | None = None,
+              cell_timeout: int = 120) -> None:
+    """Fill an nbgrader traitlets Config: sources in solutions/, releases in exercises/ (or
+    ``release_dir``), and everything that changes per grading run under ``workdir``."""
+    workdir = Path(workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    c.CourseDirectory.course_id = COURSE_ID
+    c.CourseDirectory.root = str(root / "autograder")
+    c.CourseDirectory.source_directory = str(root / "solutions")
+    c.CourseDirectory.release_directory = str(release_dir or root / "exercises")
+    c.CourseDirectory.submitted_directory = str(workdir / "submitted")
+    c.CourseDirectory.autograded_directory = str(workdir / "autograded")
+    c.CourseDirectory.feedback_directory = str(workdir / "feedback")
+    c.CourseDirectory.db_url = f"sqlite:///{workdir / 'gradebook.db'}"
+    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
+    c.Execute.timeout = cell_timeout
+    c.Execute.startup_timeout = 120
+    c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+    c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+    # Creating a gradebook runs `alembic`; it must be found next to this Python.
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")

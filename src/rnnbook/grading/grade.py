@@ -1,0 +1,194 @@
+"""Grade a folder of submissions: autograde each in isolation, write feedback, a CSV and a summary.
+
+Layout of the work folder (outside the repository):
+
+    <workdir>/template/         gradebook + release made from solutions/ for this run
+    <workdir>/runs/<student>/   one sandbox per student (its own gradebook copy, autograded notebook)
+    <workdir>/results/<assignment>/<student>.json   each student's result (kept across runs)
+    <workdir>/feedback/<student>/<assignment>/<assignment>.html
+    <workdir>/grades_<assignment>.csv
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbgrader import utils as nbutils
+
+from . import release as release_mod
+from .course import Course
+from .submissions import BadSubmission, Submission, collect, read_notebook, restore_missing_cells
+from .worker import RESULT_FILE
+
+_TEST_CELL = re.compile(r"^test_(?P<item>.+?)(?:_(?:visible|hidden)(?:_\d+)?)?$")
+
+
+@dataclass
+class GradeItems:
+    """The graded items of an assignment, in notebook order, and which grade cells belong to each."""
+    cells: dict[str, float] = field(default_factory=dict)  # grade id -> max points
+    item_of: dict[str, str] = field(default_factory=dict)  # grade id -> item
+
+    @classmethod
+    def from_release(cls, nb: nbformat.NotebookNode) -> "GradeItems":
+        items = cls()
+        for cell in nb.cells:
+            if nbutils.is_grade(cell):
+                grade_id = cell.metadata.nbgrader["grade_id"]
+                items.cells[grade_id] = float(cell.metadata.nbgrader["points"])
+                match = _TEST_CELL.match(grade_id)
+                items.item_of[grade_id] = match.group("item") if match else grade_id
+        return items
+
+    @property
+    def names(self) -> list[str]:
+        return list(dict.fromkeys(self.item_of.values()))
+
+    def max_points(self, item: str) -> float:
+        return sum(p for g, p in self.cells.items() if self.item_of[g] == item)
+
+    @property
+    def total(self) -> float:
+        return sum(self.cells.values())
+
+
+def _zero_result(student: str, assignment: str, reason: str) -> dict:
+    return {"student": student, "assignment": assignment, "status": "error", "reason": reason}
+
+
+def _run_worker(course: Course, assignment: str, student: str, sandbox: Path, cell_timeout: int,
+                submission_timeout: int) -> dict:
+    cmd = [sys.executable, "-m", "rnnbook.grading.worker", str(course.root), assignment, student,
+           str(sandbox), str(cell_timeout)]
+    log = open(sandbox / "worker.log", "w")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True, cwd=sandbox)
+    try:
+        proc.wait(timeout=submission_timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the worker and its kernel
+        proc.wait()
+        return _zero_result(student, assignment, f"grading took longer than {submission_timeout} s and was stopped")
+    finally:
+        log.close()
+    result_path = sandbox / RESULT_FILE
+    if proc.returncode != 0 or not result_path.is_file():
+        tail = (sandbox / "worker.log").read_text(errors="replace").strip().splitlines()[-2:]
+        return _zero_result(student, assignment, f"the grader crashed (exit {proc.returncode}): {' | '.join(tail)}")
+    return json.loads(result_path.read_text())
+
+
+def grade_one(course: Course, assignment: str, submission: Submission, workdir: Path, template: Path,
+              release_nb: nbformat.NotebookNode, cell_timeout: int, submission_timeout: int) -> dict:
+    sandbox = workdir / "runs" / submission.student
+    shutil.rmtree(sandbox, ignore_errors=True)
+    target = sandbox / "submitted" / submission.student / assignment / f"{assignment}.ipynb"
+    target.parent.mkdir(parents=True)
+    try:
+        nb = read_notebook(submission.path)
+    except BadSubmission as err:
+        return _zero_result(submission.student, assignment, str(err))
+    restored = restore_missing_cells(nb, release_nb)
+    nbformat.write(nb, target)
+    shutil.copy(template / "gradebook.db", sandbox / "gradebook.db")
+    shutil.copytree(template / "release", sandbox / "release")
+    result = _run_worker(course, assignment, submission.student, sandbox, cell_timeout, submission_timeout)
+    result["restored_cells"] = restored
+    feedback = sandbox / "feedback" / submission.student / assignment / f"{assignment}.html"
+    if feedback.is_file():
+        dest = workdir / "feedback" / submission.student / assignment / feedback.name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(feedback, dest)
+        result["feedback"] = str(dest)
+    return result
+
+
+def item_scores(result: dict, items: GradeItems) -> dict[str, float | None]:
+    """Points per item; None where a hand-graded answer still waits for a person."""
+    scores = result.get("scores", {})
+    out: dict[str, float | None] = {}
+    for item in items.names:
+        total, waiting = 0.0, False
+        for grade_id, owner in items.item_of.items():
+            if owner != item:
+                continue
+            entry = scores.get(grade_id)
+            if entry and entry.get("manual") and entry.get("score") is None:
+                waiting = True
+            elif entry and entry.get("score") is not None:
+                total += float(entry["score"])
+        out[item] = None if waiting and total == 0 else round(total, 2)
+    return out
+
+
+def write_table(results: list[dict], items: GradeItems, path: Path) -> list[list[str]]:
+    header = ["student", "status", *items.names, "total", "max", "note"]
+    rows = [header]
+    for result in sorted(results, key=lambda r: r["student"]):
+        scores = item_scores(result, items)
+        total = sum(v for v in scores.values() if v is not None)
+        notes = []
+        if result["status"] != "graded":
+            notes.append(result.get("reason", ""))
+        if result.get("restored_cells"):
+            notes.append("restored deleted cells: " + ", ".join(result["restored_cells"]))
+        if any(v is None for v in scores.values()):
+            notes.append("needs manual grading: " + ", ".join(k for k, v in scores.items() if v is None))
+        rows.append([result["student"], result["status"],
+                     *("" if scores[i] is None else f"{scores[i]:g}" for i in items.names),
+                     f"{total:g}", f"{items.total:g}", "; ".join(notes)])
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    return rows
+
+
+def format_table(rows: list[list[str]], max_note: int = 60) -> str:
+    rows = [r[:-1] + [r[-1][:max_note] + ("..." if len(r[-1]) > max_note else "")] for r in rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def grade(course: Course, assignment: str, submissions_dir: Path, workdir: Path, *, cell_timeout: int = 120,
+          submission_timeout: int = 900, jobs: int = 1, log=print) -> tuple[Path, list[list[str]]]:
+    workdir = Path(workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    submissions = collect(Path(submissions_dir), assignment)
+    if not submissions:
+        raise BadSubmission(f"no notebooks in {submissions_dir} (expected <student>.ipynb files or "
+                            f"<student>/{assignment}/*.ipynb folders)")
+    template = workdir / "template"
+    shutil.rmtree(template, ignore_errors=True)
+    release_path = release_mod.generate(course, assignment, template / "release", template)
+    release_nb = nbformat.read(release_path, as_version=4)
+    items = GradeItems.from_release(release_nb)
+    results_dir = workdir / "results" / assignment
+    results_dir.mkdir(parents=True, exist_ok=True)
+
+    def work(sub: Submission) -> dict:
+        result = grade_one(course, assignment, sub, workdir, template, release_nb, cell_timeout, submission_timeout)
+        (results_dir / f"{sub.student}.json").write_text(json.dumps(result, indent=1, sort_keys=True))
+        scores = item_scores(result, items)
+        got = sum(v for v in scores.values() if v is not None)
+        log(f"graded {sub.student}: {got:g}/{items.total:g}" + ("" if result["status"] == "graded"
+                                                                  else f" ({result.get('reason', '')[:80]})"))
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        list(pool.map(work, submissions))
+    # Every result for this assignment, including students graded in earlier runs: nothing is lost.
+    results = [json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))]
+    csv_path = workdir / f"grades_{assignment}.csv"
+    rows = write_table(results, items, csv_path)
+    return csv_path, rows

@@ -1,0 +1,124 @@
+"""nbgrader preprocessors that make autograding robust and feedback safe to hand out."""
+from __future__ import annotations
+
+import asyncio
+import copy
+
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.util import ensure_async, run_sync
+from nbformat import NotebookNode
+from nbgrader import utils as nbutils
+from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
+
+HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
+
+
+def error_output(ename: str, evalue: str) -> NotebookNode:
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+class GuardedExecute(Execute):
+    """Execute, but a runaway or crashing cell costs only that cell.
+
+    A cell that runs past the timeout (even one that swallows KeyboardInterrupt) or kills its
+    kernel is recorded as an error; the kernel is killed and a new one started, every earlier cell
+    that worked is replayed silently so later cells find their definitions, and execution goes on.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.interrupt_on_timeout = False  # interrupts can be swallowed; we kill and replay instead
+        self._ok_cells: list[int] = []
+        self._output_pollers: set[asyncio.Task] = set()
+
+    async def _async_poll_output_msg(self, parent_msg_id, cell, cell_index):
+        # nbclient leaves this task running after a timeout; once the kernel is replaced it would
+        # steal the new kernel's messages. Keep track of it so it can be cancelled.
+        task = asyncio.current_task()
+        self._output_pollers.add(task)
+        try:
+            return await super()._async_poll_output_msg(parent_msg_id, cell, cell_index)
+        finally:
+            self._output_pollers.discard(task)
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        try:
+            result = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        except CellTimeoutError:
+            cell.outputs = [error_output(
+                "CellTimeoutError",
+                f"this cell ran longer than {self.timeout} s and was stopped; the cells after it "
+                "were still run. Look for an endless loop or for training that is too long.",
+            )]
+        except DeadKernelError:
+            cell.outputs = [error_output(
+                "KernelDied",
+                "the Python process died while running this cell (exit(), os._exit(), a crash or "
+                "running out of memory); the cells after it were still run.",
+            )]
+        else:
+            if cell.cell_type == "code" and not any(o.output_type == "error" for o in cell.outputs):
+                self._ok_cells.append(cell_index)
+            return result
+        await self._restart_and_replay()
+        return cell
+
+    # nbclient binds the sync wrapper to its own coroutine at class creation: rebind it to ours.
+    execute_cell = run_sync(async_execute_cell)
+
+    async def _fresh_kernel(self) -> None:
+        """Kill the kernel (it may ignore interrupts) and connect a new client to a new one."""
+        pollers = list(self._output_pollers)
+        for task in pollers:
+            task.cancel()
+        await asyncio.gather(*pollers, return_exceptions=True)  # let them let go of the sockets
+        if self.kc is not None:
+            await ensure_async(self.kc.stop_channels())
+            self.kc = None
+        await ensure_async(self.km.shutdown_kernel(now=True))
+        self.km = self.create_kernel_manager()  # the old manager's sockets are gone with the kernel
+        await self.async_start_new_kernel()
+        await self.async_start_new_kernel_client()
+
+    async def _restart_and_replay(self) -> None:
+        await self._fresh_kernel()
+        replayed = []
+        for index in self._ok_cells:
+            scratch = copy.deepcopy(self.nb.cells[index])
+            try:
+                await super().async_execute_cell(scratch, index, store_history=False)
+            except (CellTimeoutError, DeadKernelError):
+                await self._fresh_kernel()
+                continue
+            replayed.append(index)
+        self._ok_cells = replayed
+
+
+class StderrToStdoutInTests(NbGraderPreprocessor):
+    """nbgrader scores a test cell that wrote to stderr as failed; a library warning (torch
+    deprecations, ...) must not zero a correct answer, so test cells' stderr becomes stdout."""
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if nbutils.is_grade(cell) and not nbutils.is_solution(cell) and cell.cell_type == "code":
+            for output in cell.outputs:
+                if output.output_type == "stream" and output.name == "stderr":
+                    output.name = "stdout"
+        return cell, resources
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """For feedback: remove hidden test code from test cells and cut their tracebacks down to the
+    exception's name and message, so no hidden source leaks through an error."""
+
+    def preprocess(self, nb, resources):
+        self._clear = ClearHiddenTests(enforce_metadata=False)
+        return super().preprocess(nb, resources)
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if cell.cell_type == "code" and HIDDEN_BEGIN in cell.source:
+            self._clear._remove_hidden_test_region(cell)
+            cell.source = cell.source.rstrip() + "\n# (hidden tests ran here; their code is not shown)"
+            for output in cell.outputs:
+                if output.output_type == "error":
+                    output.traceback = [f"{output.ename}: {output.evalue}"]
+        return cell, resources

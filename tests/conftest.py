@@ -1,0 +1,41 @@
+"""Shared fixtures: the repository root, the data mirror, a local HTTP server."""
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def mirror_dir() -> Path | None:
+    value = os.environ.get("RNNBOOK_DATA_MIRROR")
+    return Path(value) if value and Path(value).is_dir() else None
+
+
+needs_mirror = pytest.mark.skipif(mirror_dir() is None, reason="RNNBOOK_DATA_MIRROR is not set to a data folder")
+
+
+@pytest.fixture
+def http_server(tmp_path):
+    """Serve ``tmp_path/www`` on 127.0.0.1; yields (base_url, folder)."""
+    folder = tmp_path / "www"
+    folder.mkdir()
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", folder
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep test output clean
+        pass
