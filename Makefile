@@ -8,7 +8,6 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MIRROR_DEFAULT := $(wildcard ../shared/data)
 export RNNBOOK_DATA_MIRROR ?= $(if $(MIRROR_DEFAULT),$(abspath $(MIRROR_DEFAULT)),)
-export MPLBACKEND ?= Agg
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: setup book test release check-release clean
