@@ -156,6 +156,12 @@ def _a1_hostile(source, subs: Path) -> None:
         "    lengths = torch.tensor", "    import warnings; warnings.warn('deprecated', UserWarning)\n    lengths = torch.tensor")
     nbformat.write(nb, subs / "warner.ipynb")
 
+    nb = copy.deepcopy(source)  # wrong padding, and replaces the functions the tests compare with
+    i = cell_index(nb, "pad_batch")
+    nb.cells[i].source = nb.cells[i].source.replace("pad_index, dtype=torch.long)", "0, dtype=torch.long)") + (
+        "\nimport builtins, torch\ntorch.equal = lambda *a, **k: True\ntorch.allclose = lambda *a, **k: True\n")
+    nbformat.write(nb, subs / "gamer.ipynb")
+
     (subs / "broken.ipynb").write_text('{"cells": [')
     (subs / "empty.ipynb").write_text("")
     (subs / "not_a_notebook.ipynb").write_text('{"hello": 1}')
@@ -195,6 +201,13 @@ def test_deleted_and_edited_tests_are_restored(graded):
 def test_warnings_never_zero_a_correct_answer(graded):
     row = _a1(graded)["warner"]
     assert float(row["total"]) == float(row["max"]), row
+
+
+def test_replacing_library_functions_does_not_fool_hidden_tests(graded):
+    row = _a1(graded)["gamer"]
+    assert float(row["pad_batch"]) < graded["items"]["pad_batch"], row
+    results = json.loads((graded["work"] / "results" / "a1_preprocessing" / "gamer.json").read_text())
+    assert "replaced functions that the tests rely on" in results["failures"]["test_pad_batch_hidden"]
 
 
 def test_broken_files_get_a_zero_row_with_the_reason(graded):

@@ -71,8 +71,10 @@ def _run_worker(course: Course, assignment: str, student: str, sandbox: Path, ce
     cmd = [sys.executable, "-m", "rnnbook.grading.worker", str(course.root), assignment, student,
            str(sandbox), str(cell_timeout)]
     log = open(sandbox / "worker.log", "w")
+    # One thread per kernel: several submissions run at once, and graded work is small.
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True, cwd=sandbox)
+                            start_new_session=True, cwd=sandbox, env=env)
     try:
         proc.wait(timeout=submission_timeout)
     except subprocess.TimeoutExpired:
