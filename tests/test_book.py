@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import ROOT, needs_mirror
 
@@ -20,9 +21,14 @@ def test_book_builds_strictly(tmp_path):
                             capture_output=True, text=True, timeout=3000)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     html = build / "html"
-    for page in ("book/intro.html", "book/how_to_use.html", "book/01_text_as_sequences.html"):
-        assert (html / page).is_file(), page
-    chapter = (html / "book" / "01_text_as_sequences.html").read_text()
-    assert "data:image/png" in chapter or "_images/" in chapter, "chapter figures are missing"
-    assert "colab.research.google.com/github/rnn-to-attention/course" in chapter
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages = [toc["root"]] + [entry["file"] for entry in toc["chapters"]]
+    for page in pages:
+        assert (html / f"{page}.html").is_file(), f"{page} was not rendered"
+    for page in pages:
+        if (ROOT / f"{page}.ipynb").is_file():  # chapters: executed, with figures and a Colab button
+            text = (html / f"{page}.html").read_text()
+            assert "<img" in text, f"{page} shows no figure"
+            assert "colab.research.google.com/github/rnn-to-attention/course" in text, f"{page} has no Colab button"
+            assert "Traceback" not in text, f"{page} shows an error"
     shutil.rmtree(tmp_path, ignore_errors=True)

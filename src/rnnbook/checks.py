@@ -82,6 +82,7 @@ def expect_sequence(name: str, actual: Sequence, expected: Sequence, hint: str =
 
 def cmp(name: str, ours: torch.Tensor, reference: torch.Tensor) -> bool:
     """Karpathy-style comparison line: exact? approximately? largest difference? Returns approx."""
+    ours, reference = ours.detach(), reference.detach()
     exact = bool(torch.equal(ours, reference))
     approx = bool(torch.allclose(ours, reference))
     maxdiff = float((ours - reference).abs().max()) if ours.numel() else 0.0
