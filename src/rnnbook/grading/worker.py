@@ -54,7 +54,9 @@ def read_scores(sandbox: Path, assignment: str, student: str) -> dict:
     with Gradebook(f"sqlite:///{sandbox / 'gradebook.db'}", COURSE_ID) as gb:
         notebook = gb.find_submission_notebook(assignment, assignment, student)
         for grade in notebook.grades:
-            scores[grade.name] = {"score": grade.score, "max": grade.max_score,
+            # nbgrader's Grade.score reads 0 for an answer nobody has graded yet; keep that as None.
+            score = grade.manual_score if grade.manual_score is not None else grade.auto_score
+            scores[grade.name] = {"score": score, "max": grade.max_score,
                                   "manual": bool(grade.needs_manual_grade)}
     graded = sandbox / "autograded" / student / assignment / f"{assignment}.ipynb"
     failures = {}
