@@ -39,3 +39,19 @@ def http_server(tmp_path):
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):  # keep test output clean
         pass
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``assignment_only(id)`` run only with the ``graded`` fixture of that assignment
+    (the hostile submissions are built for Assignment 1 alone)."""
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker("assignment_only")
+        callspec = getattr(item, "callspec", None)
+        if marker and callspec and callspec.params.get("graded") not in marker.args:
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

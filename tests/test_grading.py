@@ -175,34 +175,37 @@ HOSTILE = {"a1_preprocessing": _a1_hostile}
 
 
 def _a1(graded):
-    if graded["assignment"] != "a1_preprocessing":
-        pytest.skip("hostile cases are exercised on Assignment 1")
     return graded["table"]
 
 
+@pytest.mark.assignment_only("a1_preprocessing")
 def test_runaway_cell_costs_only_its_item(graded):
     row = _a1(graded)["runaway"]
     assert row["status"] == "graded" and float(row["tokenize"]) == 0
     assert float(row["total"]) == float(row["max"]) - graded["items"]["tokenize"]
 
 
+@pytest.mark.assignment_only("a1_preprocessing")
 def test_crashing_kernel_costs_only_its_item(graded):
     row = _a1(graded)["crasher"]
     assert float(row["numericalize"]) == 0
     assert float(row["total"]) == float(row["max"]) - graded["items"]["numericalize"]
 
 
+@pytest.mark.assignment_only("a1_preprocessing")
 def test_deleted_and_edited_tests_are_restored(graded):
     row = _a1(graded)["editor"]
     assert float(row["total"]) == float(row["max"])
     assert "restored deleted cells: test_build_vocab_hidden, test_pad_batch_visible" in row["note"]
 
 
+@pytest.mark.assignment_only("a1_preprocessing")
 def test_warnings_never_zero_a_correct_answer(graded):
     row = _a1(graded)["warner"]
     assert float(row["total"]) == float(row["max"]), row
 
 
+@pytest.mark.assignment_only("a1_preprocessing")
 def test_replacing_library_functions_does_not_fool_hidden_tests(graded):
     row = _a1(graded)["gamer"]
     assert float(row["pad_batch"]) < graded["items"]["pad_batch"], row
@@ -210,6 +213,7 @@ def test_replacing_library_functions_does_not_fool_hidden_tests(graded):
     assert "replaced functions that the tests rely on" in results["failures"]["test_pad_batch_hidden"]
 
 
+@pytest.mark.assignment_only("a1_preprocessing")
 def test_broken_files_get_a_zero_row_with_the_reason(graded):
     table = _a1(graded)
     assert "not valid notebook JSON" in table["broken"]["note"]
@@ -219,17 +223,20 @@ def test_broken_files_get_a_zero_row_with_the_reason(graded):
         assert table[name]["status"] == "error" and float(table[name]["total"]) == 0
 
 
+@pytest.mark.assignment_only("a1_preprocessing")
 def test_nbgrader_layout_is_collected(graded):
     row = _a1(graded)["nested_student"]
     assert float(row["total"]) == float(row["max"])
 
 
+@pytest.mark.assignment_only("a1_preprocessing")
 def test_delegating_to_the_answer_key_loses_points(graded):
     results = json.loads((graded["work"] / "results" / "a1_preprocessing" / "tokenize_delegates_to_package.json")
-                         .read_text()) if graded["assignment"] == "a1_preprocessing" else pytest.skip("A1 only")
+                         .read_text())
     assert "ForbiddenCallError" in results["failures"]["test_tokenize_hidden"]
 
 
+@pytest.mark.assignment_only("a1_preprocessing")
 def test_regrading_gives_the_same_table_and_keeps_other_students(graded):
     table = _a1(graded)
     subset = graded["subs"].parent / "regrade-subset"
@@ -243,6 +250,7 @@ def test_regrading_gives_the_same_table_and_keeps_other_students(graded):
     assert again == table, "regrading changed the table or lost students"
 
 
+@pytest.mark.assignment_only("a1_preprocessing")
 def test_feedback_hides_hidden_test_code_even_in_tracebacks(graded):
     _a1(graded)
     html = (graded["work"] / "feedback" / "untouched" / "a1_preprocessing" / "a1_preprocessing.html").read_text()
