@@ -174,40 +174,36 @@ def _a1_hostile(source, subs: Path) -> None:
 HOSTILE = {"a1_preprocessing": _a1_hostile}
 
 
-def _a1(graded):
-    return graded["table"]
-
-
 @pytest.mark.assignment_only("a1_preprocessing")
 def test_runaway_cell_costs_only_its_item(graded):
-    row = _a1(graded)["runaway"]
+    row = graded["table"]["runaway"]
     assert row["status"] == "graded" and float(row["tokenize"]) == 0
     assert float(row["total"]) == float(row["max"]) - graded["items"]["tokenize"]
 
 
 @pytest.mark.assignment_only("a1_preprocessing")
 def test_crashing_kernel_costs_only_its_item(graded):
-    row = _a1(graded)["crasher"]
+    row = graded["table"]["crasher"]
     assert float(row["numericalize"]) == 0
     assert float(row["total"]) == float(row["max"]) - graded["items"]["numericalize"]
 
 
 @pytest.mark.assignment_only("a1_preprocessing")
 def test_deleted_and_edited_tests_are_restored(graded):
-    row = _a1(graded)["editor"]
+    row = graded["table"]["editor"]
     assert float(row["total"]) == float(row["max"])
     assert "restored deleted cells: test_build_vocab_hidden, test_pad_batch_visible" in row["note"]
 
 
 @pytest.mark.assignment_only("a1_preprocessing")
 def test_warnings_never_zero_a_correct_answer(graded):
-    row = _a1(graded)["warner"]
+    row = graded["table"]["warner"]
     assert float(row["total"]) == float(row["max"]), row
 
 
 @pytest.mark.assignment_only("a1_preprocessing")
 def test_replacing_library_functions_does_not_fool_hidden_tests(graded):
-    row = _a1(graded)["gamer"]
+    row = graded["table"]["gamer"]
     assert float(row["pad_batch"]) < graded["items"]["pad_batch"], row
     results = json.loads((graded["work"] / "results" / "a1_preprocessing" / "gamer.json").read_text())
     assert "replaced functions that the tests rely on" in results["failures"]["test_pad_batch_hidden"]
@@ -215,7 +211,7 @@ def test_replacing_library_functions_does_not_fool_hidden_tests(graded):
 
 @pytest.mark.assignment_only("a1_preprocessing")
 def test_broken_files_get_a_zero_row_with_the_reason(graded):
-    table = _a1(graded)
+    table = graded["table"]
     assert "not valid notebook JSON" in table["broken"]["note"]
     assert "empty" in table["empty"]["note"]
     assert "not a Jupyter notebook" in table["not_a_notebook"]["note"]
@@ -225,7 +221,7 @@ def test_broken_files_get_a_zero_row_with_the_reason(graded):
 
 @pytest.mark.assignment_only("a1_preprocessing")
 def test_nbgrader_layout_is_collected(graded):
-    row = _a1(graded)["nested_student"]
+    row = graded["table"]["nested_student"]
     assert float(row["total"]) == float(row["max"])
 
 
@@ -238,7 +234,7 @@ def test_delegating_to_the_answer_key_loses_points(graded):
 
 @pytest.mark.assignment_only("a1_preprocessing")
 def test_regrading_gives_the_same_table_and_keeps_other_students(graded):
-    table = _a1(graded)
+    table = graded["table"]
     subset = graded["subs"].parent / "regrade-subset"
     subset.mkdir(exist_ok=True)
     for name in ("solution", "broken", "warner"):
@@ -252,7 +248,6 @@ def test_regrading_gives_the_same_table_and_keeps_other_students(graded):
 
 @pytest.mark.assignment_only("a1_preprocessing")
 def test_feedback_hides_hidden_test_code_even_in_tracebacks(graded):
-    _a1(graded)
     html = (graded["work"] / "feedback" / "untouched" / "a1_preprocessing" / "a1_preprocessing.html").read_text()
     assert "_reference" not in html and "Random(1234)" not in html
     assert "NotImplementedError" in html

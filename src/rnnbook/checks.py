@@ -150,36 +150,25 @@ def forbid(*targets: Callable, reason: str = "this exercise asks you to write it
             fn.__code__ = code
 
 
-def _library_functions() -> dict[str, object]:
-    import builtins
-
-    return {
-        "torch.equal": torch.equal, "torch.allclose": torch.allclose, "torch.isclose": torch.isclose,
-        "torch.Tensor.__eq__": torch.Tensor.__eq__, "torch.testing.assert_close": torch.testing.assert_close,
-        **{f"builtins.{name}": getattr(builtins, name)
-           for name in ("len", "isinstance", "all", "any", "abs", "sorted", "list", "dict", "type", "float", "int")},
-    }
-
-
 def assert_untampered() -> None:
     """Hidden tests call this first: a notebook that replaced the functions tests rely on
     (``torch.allclose = lambda *a, **k: True``, say) cannot pass them."""
     import builtins
-    import importlib
 
+    replaced = [f"builtins.{name}" for name in ("len", "isinstance", "all", "any", "abs", "sorted", "list",
+                                                  "dict", "type", "float", "int")
+                if getattr(builtins, name).__module__ != "builtins"]
     torch_dir = torch.__file__.rsplit("/", 1)[0]
-    replaced = []
-    for name, fn in _library_functions().items():
-        code = getattr(fn, "__code__", None)
-        if name.startswith("builtins.") and getattr(builtins, name.split(".")[1]).__module__ != "builtins":
+    library = {"torch.equal": torch.equal, "torch.allclose": torch.allclose, "torch.isclose": torch.isclose,
+               "torch.Tensor.__eq__": torch.Tensor.__eq__, "torch.testing.assert_close": torch.testing.assert_close}
+    for name, fn in library.items():
+        code = getattr(fn, "__code__", None)  # C functions have none; a Python stand-in lives outside torch
+        if code is not None and not code.co_filename.startswith(torch_dir):
             replaced.append(name)
-        elif code is not None and not code.co_filename.startswith(torch_dir):
-            replaced.append(name)  # a Python function defined outside torch: a stand-in
-    module = importlib.import_module(__name__)
-    for fn_name in ("expect_close", "expect_shape", "expect_sequence", "forbid"):
-        code = getattr(getattr(module, fn_name), "__wrapped__", getattr(module, fn_name)).__code__
-        if code.co_filename != __file__:
-            replaced.append(f"rnnbook.checks.{fn_name}")
+    for name in ("expect_close", "expect_shape", "expect_sequence", "forbid"):
+        fn = globals()[name]
+        if getattr(fn, "__wrapped__", fn).__code__.co_filename != __file__:
+            replaced.append(f"rnnbook.checks.{name}")
     if replaced:
         raise AssertionError(
             "the notebook replaced functions that the tests rely on (" + ", ".join(replaced) + "); "
