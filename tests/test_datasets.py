@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-from rnnbook import datasets
-from rnnbook.datasets import (ChecksumMismatchError, DataUnavailableError, Dataset, RemoteFile,
+from rnnbook.data import datasets
+from rnnbook.data.datasets import (ChecksumMismatchError, DataUnavailableError, Dataset, RemoteFile,
                               UnknownSplitError)
 
 from conftest import mirror_dir, needs_mirror

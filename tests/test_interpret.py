@@ -1,4 +1,4 @@
-"""Unit tests for rnnbook.interpret (fast: tiny LSTMs, short strings)."""
+"""Unit tests for rnnbook.analysis.interpret (fast: tiny LSTMs, short strings)."""
 import math
 
 import matplotlib
@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from rnnbook import interpret
+from rnnbook.analysis import interpret
 
 
 @pytest.mark.parametrize("batch_first", [True, False])

@@ -5,11 +5,11 @@ import pytest
 import torch
 from torch import nn
 
-from rnnbook.batching import batchify
-from rnnbook.generation import next_token_distribution, sample
-from rnnbook.gradients import hidden_state_grad_norms, hidden_state_jacobian_norms
-from rnnbook.models import RNNLanguageModel
-from rnnbook.training import History, detach_hidden, evaluate, fit, train_epoch
+from rnnbook.data.batching import batchify
+from rnnbook.decoding import next_token_distribution, sample
+from rnnbook.analysis.gradients import hidden_state_grad_norms, hidden_state_jacobian_norms
+from rnnbook.models.rnn import RNNLanguageModel
+from rnnbook.train.lm import History, detach_hidden, evaluate, fit, train_epoch
 
 
 def _stream(n=2000, vocab=13, seed=0):

@@ -5,28 +5,30 @@ import pytest
 import torch
 from torch import nn
 
-from rnnbook import batching, checks, text
+from rnnbook.data import batching
+from rnnbook.data import vocab as vocab_lib
+from rnnbook.testing import checks
 
 
 def test_tokenizers():
-    assert text.tokenize_words("Don't stop!!") == ["don", "'", "t", "stop", "!", "!"]
-    assert text.tokenize_words("ABC", lower=False) == ["ABC"]
-    assert text.tokenize_chars("a b") == ["a", " ", "b"]
-    assert text.corpus_tokens("a b\nc\n") == ["a", "b", "<eos>", "c", "<eos>"]
+    assert vocab_lib.tokenize_words("Don't stop!!") == ["don", "'", "t", "stop", "!", "!"]
+    assert vocab_lib.tokenize_words("ABC", lower=False) == ["ABC"]
+    assert vocab_lib.tokenize_chars("a b") == ["a", " ", "b"]
+    assert vocab_lib.corpus_tokens("a b\nc\n") == ["a", "b", "<eos>", "c", "<eos>"]
 
 
 def test_vocab_order_cutoff_and_round_trip():
-    vocab = text.Vocab.build([["b", "a", "b", "<unk>"], ["c", "a", "b", "d"]], min_freq=1)
+    vocab = vocab_lib.Vocab.build([["b", "a", "b", "<unk>"], ["c", "a", "b", "d"]], min_freq=1)
     assert vocab.itos == ["<pad>", "<unk>", "<sos>", "<eos>", "b", "a", "c", "d"]
     assert vocab.pad_index == 0 and vocab["zebra"] == vocab.unk_index
-    assert len(text.Vocab.build([["b", "a", "b"], ["a", "c"]], min_freq=2)) == 6
+    assert len(vocab_lib.Vocab.build([["b", "a", "b"], ["a", "c"]], min_freq=2)) == 6
     ids = vocab.encode(["a", "zebra"], add_sos_eos=True)
     assert ids == [2, 5, 1, 3]
     assert vocab.decode(ids + [0, 0]) == ["a", "<unk>"]
     assert vocab.decode(ids, strip_specials=False) == ["<sos>", "a", "<unk>", "<eos>"]
-    assert len(text.Vocab.build([list("abcdef")], max_size=6)) == 6
+    assert len(vocab_lib.Vocab.build([list("abcdef")], max_size=6)) == 6
     with pytest.raises(ValueError, match="<unk>"):
-        text.Vocab({"a": 1}, specials=("<pad>",))
+        vocab_lib.Vocab({"a": 1}, specials=("<pad>",))
 
 
 def test_pad_batch_and_run_packed_match_running_alone():

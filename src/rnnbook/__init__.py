@@ -1,13 +1,13 @@
-"""Shared code for the course "From RNNs to Attention".
+"""Shared code for the course "From RNNs to Attention", laid out in the order the course teaches it.
 
-Modules, each doing one thing:
-
-- ``datasets``: the registry of real data sets, download with checksums, offline mirror;
-- ``text``: tokenizers and the vocabulary;
-- ``batching``: padding, packing helpers and language-model batching;
-- ``checks``: comparison helpers that visible tests use to explain what is wrong;
+- ``data``: real data sets (registry, mirror, checksums), tokenizers and vocabularies, batching;
+- ``models``: recurrent language models (and, later, encoder-decoder and attention models);
+- ``train``: training loops (language modelling; translation);
+- ``decoding``: turning a model's distributions into text (sampling, greedy);
+- ``analysis``: gradient flow through time, interpretable units;
 - ``plotting``: the course's standard figures;
-- ``utils``: seeding, device choice, progress bars, grading-mode switch;
-- ``grading``: the instructor's and learner's command line (``course``).
+- ``testing``: what the notebooks' tests import (teaching assertions, ``forbid``, the tamper guard);
+- ``grading``: the ``course`` command line (release, self-check, grading);
+- ``utils``: seeding, device choice, progress bars, run scale.
 """
 __version__ = "0.1.0"

@@ -16,7 +16,7 @@ MUTANTS = {
     "tokenize_punctuation_runs": _swap("tokenize", ('[^\\w\\s]"', '[^\\w\\s]+"')),
     "tokenize_drops_punctuation": _swap("tokenize", ('r"\\w+|[^\\w\\s]"', 'r"\\w+"')),
     "tokenize_delegates_to_package": ("tokenize", _TOKENIZE_HEAD + """
-    from rnnbook import text as t
+    from rnnbook.data import vocab as t
     if level == "word":
         return t.tokenize_words(text)
     if level == "char":

@@ -1,6 +1,8 @@
 """Helpers for tests that teach: each failure says what is wrong, never what the answer is.
 
 Visible tests in the exercises use these, and so can learners while they debug.
+
+Imported by every assignment's visible and hidden tests.
 """
 from __future__ import annotations
 
@@ -119,7 +121,7 @@ def _raising_code(freevars: tuple[str, ...], message: str) -> types.CodeType:
         f"    def _blocked(*args, **kwargs):\n"
         f"        {touch}\n"
         # The swapped code runs with the original function's globals: reach the error class by import.
-        f"        raise __import__('rnnbook.checks', fromlist=['_']).ForbiddenCallError({message!r})\n"
+        f"        raise __import__('rnnbook.testing.checks', fromlist=['_']).ForbiddenCallError({message!r})\n"
         f"    return _blocked\n"
     )
     scope: dict = {}
@@ -168,7 +170,7 @@ def assert_untampered() -> None:
     for name in ("expect_close", "expect_shape", "expect_sequence", "forbid"):
         fn = globals()[name]
         if getattr(fn, "__wrapped__", fn).__code__.co_filename != __file__:
-            replaced.append(f"rnnbook.checks.{name}")
+            replaced.append(f"rnnbook.testing.checks.{name}")
     if replaced:
         raise AssertionError(
             "the notebook replaced functions that the tests rely on (" + ", ".join(replaced) + "); "

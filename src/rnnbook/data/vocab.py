@@ -1,4 +1,6 @@
-"""Tokenizers and the vocabulary: text -> tokens -> indices, and back."""
+"""Tokenizers and the vocabulary: text -> tokens -> indices, and back.
+Chapter 1 builds these by hand; Assignment 1 asks for its own versions.
+"""
 from __future__ import annotations
 
 import re

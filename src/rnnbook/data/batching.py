@@ -1,4 +1,6 @@
-"""From lists of indices to tensors: padding, packing, and language-model batches."""
+"""From lists of indices to tensors: padding, packing, and language-model batches.
+Chapter 1 (padding, packing) and Chapter 2 (language-model batches).
+"""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence

@@ -1,4 +1,6 @@
-"""Generating text from a language model: greedy decoding and sampling with a temperature."""
+"""Generating text from a language model: greedy decoding and sampling with a temperature.
+Chapter 2 (temperature) and Chapter 3 (samples); Assignment 2 writes its own.
+"""
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -211,7 +211,7 @@ def _verify(path: Path, remote: RemoteFile, origin: str) -> None:
 
 def _download(remote: RemoteFile, target: Path, *, timeout: float = 30.0) -> None:
     """Download to a temporary file beside ``target``; keep it only if the checksum matches."""
-    from .utils import progress
+    from ..utils import progress
 
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{remote.name}.", suffix=".part", dir=target.parent)

@@ -1,4 +1,6 @@
-"""Recurrent language models: embedding -> recurrent layer -> projection to the vocabulary."""
+"""Recurrent language models: embedding -> recurrent layer -> projection to the vocabulary.
+Chapters 2-3 and Assignments 2-3 (whose tests copy weights from it).
+"""
 from __future__ import annotations
 
 import torch

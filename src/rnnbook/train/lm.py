@@ -1,8 +1,8 @@
 """Training a recurrent language model with truncated backpropagation through time.
 
 Vocabulary-agnostic: ``data`` is a batchified token stream ``[B, L]`` (see
-``rnnbook.batching.batchify``) of word or character indices, and the model is any module with
-``forward(x [B, T], hidden) -> (logits [B, T, V], hidden)`` (``rnnbook.models.RNNLanguageModel``).
+``rnnbook.data.batching.batchify``) of word or character indices, and the model is any module with
+``forward(x [B, T], hidden) -> (logits [B, T, V], hidden)`` (``rnnbook.models.rnn.RNNLanguageModel``).
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .batching import lm_chunks
-from .utils import progress
+from ..data.batching import lm_chunks
+from ..utils import progress
 
 
 def detach_hidden(hidden):
