@@ -7,31 +7,73 @@ Imported by every assignment's visible and hidden tests.
 from __future__ import annotations
 
 import contextlib
+import sys
 import types
 from collections.abc import Callable, Sequence
 
 import torch
+from torch import nn
+
+# Set by rnnbook.testing.guard when the package is imported: raises if the notebook replaced what the
+# checks rely on. Every check calls it first, so a visible test says what was tampered with.
+_guard: Callable[[dict | None], None] | None = None
+
+# Values a learner's function returns are compared only as these exact types: a subclass (or any
+# object) could answer "yes" to every comparison. nn.Parameter is a Tensor whose overrides are off.
+_TENSOR_TYPES = (torch.Tensor, nn.Parameter)
+_STRICT_BUILTINS = (bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset)
+_PLAIN_ITEMS = (bool, int, float, str, type(None))
+
+
+def _check_untampered() -> None:
+    """Run the tamper guard, with the namespace of the code (the notebook) that called the check."""
+    if _guard is None:
+        return
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(("rnnbook.testing", "contextlib")):
+        frame = frame.f_back
+    _guard(frame.f_globals if frame is not None else None)
 
 
 def describe(value) -> str:
     """A short description of a value's kind: type, and shape/dtype for tensors."""
-    if isinstance(value, torch.Tensor):
+    if type(value) in _TENSOR_TYPES:
         return f"tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
-    if isinstance(value, (list, tuple)):
+    if type(value) in (list, tuple):
         return f"{type(value).__name__} of length {len(value)}"
+    if isinstance(value, (torch.Tensor, *_STRICT_BUILTINS)):
+        base = next(k for k in (torch.Tensor, *_STRICT_BUILTINS) if isinstance(value, k))
+        return f"{type(value).__name__} (a subclass of {base.__name__})"
     return type(value).__name__
 
 
+def _is_exactly(value, kind: type) -> bool:
+    """``isinstance`` for most kinds; for tensors and built-in types the exact type (no subclasses)."""
+    if kind is torch.Tensor:
+        return type(value) in _TENSOR_TYPES
+    if kind in _STRICT_BUILTINS:
+        return type(value) is kind
+    return isinstance(value, kind)
+
+
 def expect_type(name: str, value, kind: type | tuple[type, ...]) -> None:
-    if not isinstance(value, kind):
-        kinds = kind if isinstance(kind, tuple) else (kind,)
+    """``value`` must be of the given kind; tensors and built-in types must be exactly that type."""
+    _check_untampered()
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not any(_is_exactly(value, k) for k in kinds):
         wanted = " or ".join(k.__name__ for k in kinds)
         raise AssertionError(f"{name} should be a {wanted}, but it is a {describe(value)}.")
 
 
+def _tensor_copy(name: str, value) -> torch.Tensor:
+    """A float64 copy of a tensor of exactly the type Tensor (detached from any graph)."""
+    expect_type(name, value, torch.Tensor)
+    return value.detach().to(torch.float64, copy=True)
+
+
 def expect_shape(name: str, tensor, expected: Sequence[int], hint: str = "") -> None:
     expect_type(name, tensor, torch.Tensor)
-    if tuple(tensor.shape) != tuple(expected):
+    if tuple(tensor.shape) != tuple(int(n) for n in expected):
         raise AssertionError(
             f"{name} has shape {tuple(tensor.shape)}, expected {tuple(expected)}." + (f" {hint}" if hint else "")
         )
@@ -53,10 +95,12 @@ def max_error(actual: torch.Tensor, expected: torch.Tensor) -> tuple[float, tupl
 
 def expect_close(name: str, actual, expected: torch.Tensor, atol: float = 1e-6, rtol: float = 1e-5,
                  hint: str = "") -> None:
-    """Shapes must match and values agree within tolerance; a failure reports the max error and where."""
+    """Shapes must match and values agree within tolerance; a failure reports the max error and where.
+    Both sides are compared as float64 copies of plain tensors."""
     expect_shape(name, actual, expected.shape)
-    if not torch.allclose(actual.detach().double(), expected.detach().double(), atol=atol, rtol=rtol):
-        err, where = max_error(actual, expected)
+    ours, reference = _tensor_copy(name, actual), _tensor_copy("the reference", expected)
+    if not torch.allclose(ours, reference, atol=atol, rtol=rtol):
+        err, where = max_error(ours, reference)
         raise AssertionError(
             f"{name} differs from the reference: max abs error {err:.3g} at index {where} "
             f"(tolerance {atol:g})." + (f" {hint}" if hint else "")
@@ -71,15 +115,47 @@ def first_divergence(actual: Sequence, expected: Sequence) -> int | None:
     return None if len(actual) == len(expected) else min(len(actual), len(expected))
 
 
+def _plain(name: str, value, where: str = ""):
+    """``value`` as nested tuples of plain Python items (int, float, str, ...), rejecting anything
+    else: an object that claims to equal everything cannot pass a comparison of plain values."""
+    if type(value) in _TENSOR_TYPES:
+        value = value.tolist()
+    if type(value) is str and not where:
+        return tuple(value)
+    if type(value) in (list, tuple):
+        return tuple(_plain(name, item, f"{where}[{i}]") for i, item in enumerate(value))
+    if type(value) in _PLAIN_ITEMS:
+        return value
+    what = f"item {where} of {name}" if where.startswith("[") else name
+    raise AssertionError(f"{what} should be a plain Python value (int, float, str, list, tuple or a tensor), "
+                         f"but it is a {describe(value)}.")
+
+
 def expect_sequence(name: str, actual: Sequence, expected: Sequence, hint: str = "") -> None:
-    """Two sequences must be equal; a failure says where they first part, not the expected items."""
-    step = first_divergence(list(actual), list(expected))
+    """Two sequences must be equal; a failure says where they first part, not the expected items.
+    A string counts as a sequence of characters; a tensor as its ``tolist()``."""
+    _check_untampered()
+    actual, expected = _plain(name, actual), _plain("the reference", expected)
+    step = first_divergence(actual, expected)
     if step is not None:
         if len(actual) != len(expected):
             detail = f"it has length {len(actual)}, expected {len(expected)}; first difference at position {step}"
         else:
             detail = f"first difference at position {step}"
         raise AssertionError(f"{name} is not right: {detail}." + (f" {hint}" if hint else ""))
+
+
+def expect_mapping(name: str, actual, expected: dict, hint: str = "") -> None:
+    """Two dicts must be equal; a failure counts the wrong, missing and unexpected keys."""
+    expect_type(name, actual, dict)
+    ours = {_plain(f"a key of {name}", k, "?"): _plain(f"a value of {name}", v, "?") for k, v in actual.items()}
+    reference = {_plain("the reference", k, "?"): _plain("the reference", v, "?") for k, v in expected.items()}
+    missing = sum(1 for k in reference if k not in ours)
+    extra = sum(1 for k in ours if k not in reference)
+    wrong = sum(1 for k in reference if k in ours and ours[k] != reference[k])
+    if missing or extra or wrong:
+        raise AssertionError(f"{name} is not right: {wrong} keys map to a wrong value, {missing} expected keys are "
+                             f"missing and {extra} keys should not be there." + (f" {hint}" if hint else ""))
 
 
 def cmp(name: str, ours: torch.Tensor, reference: torch.Tensor) -> bool:
@@ -150,3 +226,4 @@ def forbid(*targets: Callable, reason: str = "this exercise asks you to write it
     finally:
         for fn, code in swapped.items():
             fn.__code__ = code
+    _check_untampered()  # the learner's code ran inside the block: it must not have replaced what tests use

@@ -1,36 +1,125 @@
-"""The tamper guard: hidden tests call ``assert_untampered()`` first, so a notebook that replaced the
-functions tests rely on (``torch.allclose = lambda *a, **k: True``, say) cannot pass them.
+"""The tamper guard: a notebook that replaced what the tests rely on (``torch.allclose = lambda *a, **k:
+True``, a patched ``checks.expect_close``, a rebound ``checks`` name...) cannot pass them.
 
-Imported by the hidden tests of every assignment.
+The originals are captured when ``rnnbook.testing`` is first imported (an assignment's setup cell, before
+any learner code runs) and later compared by identity (``is``), so wrappers, ``functools.partial`` objects
+and objects that claim to equal everything are caught. Hidden tests call ``assert_untampered()`` at their
+start and end; every check in ``rnnbook.testing.checks`` runs the same guard. Used by every assignment.
 """
 from __future__ import annotations
 
-import torch
+import builtins
+import math
+import sys
+import types
 
-from . import checks
+import torch
+from torch import nn
+
+from . import checks, fixtures, spies
+
+_MISSING = object()
+
+BUILTINS = ("len", "isinstance", "issubclass", "type", "all", "any", "abs", "min", "max", "sum", "sorted", "round",
+            "list", "tuple", "dict", "set", "str", "int", "float", "bool", "repr", "zip", "range", "enumerate",
+            "iter", "next", "getattr", "hasattr", "AssertionError", "Exception")
+TORCH_NAMES = ("Tensor", "nn", "testing", "equal", "allclose", "isclose", "eq", "ne", "all", "any", "abs", "max",
+               "min", "sum", "stack", "tensor", "zeros", "ones", "softmax", "unravel_index", "is_grad_enabled")
+TENSOR_ATTRIBUTES = ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__bool__", "__float__", "__int__",
+                     "__len__", "__iter__", "__getitem__", "__add__", "__sub__", "__rsub__", "__mul__", "__truediv__",
+                     "__neg__", "__abs__", "__torch_function__", "eq", "ne", "equal", "allclose", "isclose", "abs",
+                     "max", "min", "sum", "all", "any", "argmax", "item", "tolist", "detach", "double", "float", "to",
+                     "clone", "size", "dim", "numel", "shape", "dtype")
+# Names the notebooks' tests use; if a notebook binds them, they must still be these objects.
+NOTEBOOK_NAMES = {"torch": torch, "nn": nn, "F": nn.functional, "checks": checks, "math": math}
+OUR_MODULES = (checks, spies, fixtures)
+
+
+def _class_entries(label: str, cls: type, name: str) -> list[tuple[str, object, str, object]]:
+    """Watch ``cls.name`` where it is looked up: absent from the classes before the one defining it."""
+    entries = []
+    for klass in cls.__mro__:
+        found = vars(klass).get(name, _MISSING)
+        entries.append((label, vars(klass), name, found))
+        if found is not _MISSING:
+            break
+    return entries
+
+
+def _function_entries(label: str, fn) -> list[tuple[str, object, str, object]]:
+    """A function's code, defaults and wrapped function are watched too (they can be swapped in place)."""
+    entries = []
+    while isinstance(fn, types.FunctionType):
+        entries += [(f"{label}.{attr}", fn, attr, getattr(fn, attr))
+                    for attr in ("__code__", "__defaults__", "__kwdefaults__")]
+        wrapped = getattr(fn, "__wrapped__", None)
+        if wrapped is None:
+            break
+        entries.append((f"{label}.__wrapped__", fn, "__wrapped__", wrapped))
+        fn = wrapped
+    return entries
+
+
+def _snapshot() -> tuple[tuple, tuple]:
+    """(items, attributes): (label, mapping, key, original) entries and (label, object, attribute, original)."""
+    items = [(f"builtins.{n}", vars(builtins), n, vars(builtins)[n]) for n in BUILTINS]
+    items += [(f"torch.{n}", vars(torch), n, vars(torch)[n]) for n in TORCH_NAMES]
+    items += [("torch.testing.assert_close", vars(torch.testing), "assert_close", torch.testing.assert_close)]
+    for name in TENSOR_ATTRIBUTES:
+        items += _class_entries(f"torch.Tensor.{name}", torch.Tensor, name)
+    items += _class_entries("torch.nn.Parameter.__torch_function__", nn.Parameter, "__torch_function__")
+    attributes = []
+    for module in (*OUR_MODULES, sys.modules[__name__]):
+        for name, value in vars(module).items():
+            if name.startswith("__"):
+                continue
+            label = f"{module.__name__}.{name}"
+            items.append((label, vars(module), name, value))
+            attributes += _function_entries(label, value)
+            # torch.optim.Optimizer wraps its subclasses' step() on first use: their methods are not watched.
+            if (isinstance(value, type) and value.__module__ == module.__name__
+                    and not issubclass(value, torch.optim.Optimizer)):
+                for attr, member in vars(value).items():
+                    if isinstance(member, types.FunctionType):
+                        items.append((f"{label}.{attr}", vars(value), attr, member))
+                        attributes += _function_entries(f"{label}.{attr}", member)
+    return tuple(items), tuple(attributes)
+
+
+def _kind(obj, _type=type) -> str:  # the original type(), bound when this module loaded
+    return "deleted" if obj is _MISSING else "a " + _type(obj).__name__
+
+
+def tampered(namespace: dict | None = None) -> list[str]:
+    """What differs from the originals, each as 'name (now a <type>)'; ``namespace`` is the notebook's."""
+    found = []
+    for label, mapping, key, original in _ITEMS:
+        now = mapping.get(key, _MISSING)
+        if now is not original:
+            found.append(f"{label} (now {_kind(now)})")
+    for label, obj, attr, original in _ATTRIBUTES:
+        if getattr(obj, attr, _MISSING) is not original:
+            found.append(label)
+    for name, original in NOTEBOOK_NAMES.items():
+        if namespace is not None and name in namespace and namespace[name] is not original:
+            found.append(f"the notebook's name {name!r} (now {_kind(namespace[name])})")
+    return found
+
+
+def _raise_if_tampered(namespace: dict | None) -> None:
+    found = tampered(namespace)
+    if found:
+        raise AssertionError(
+            "the notebook replaced functions that the tests rely on: " + ", ".join(found) + ". "
+            "Remove the code that does this, restart the kernel and run all cells again, so your work can be checked."
+        )
 
 
 def assert_untampered() -> None:
-    """Hidden tests call this first: a notebook that replaced the functions tests rely on
-    (``torch.allclose = lambda *a, **k: True``, say) cannot pass them."""
-    import builtins
+    """Hidden tests call this at their start and end: fails, naming what was replaced, if the notebook
+    replaced functions or names the tests rely on."""
+    _raise_if_tampered(sys._getframe(1).f_globals)
 
-    replaced = [f"builtins.{name}" for name in ("len", "isinstance", "all", "any", "abs", "sorted", "list",
-                                                  "dict", "type", "float", "int")
-                if getattr(builtins, name).__module__ != "builtins"]
-    torch_dir = torch.__file__.rsplit("/", 1)[0]
-    library = {"torch.equal": torch.equal, "torch.allclose": torch.allclose, "torch.isclose": torch.isclose,
-               "torch.Tensor.__eq__": torch.Tensor.__eq__, "torch.testing.assert_close": torch.testing.assert_close}
-    for name, fn in library.items():
-        code = getattr(fn, "__code__", None)  # C functions have none; a Python stand-in lives outside torch
-        if code is not None and not code.co_filename.startswith(torch_dir):
-            replaced.append(name)
-    for name in ("expect_close", "expect_shape", "expect_sequence", "forbid"):
-        fn = getattr(checks, name)
-        if getattr(fn, "__wrapped__", fn).__code__.co_filename != checks.__file__:
-            replaced.append(f"rnnbook.testing.checks.{name}")
-    if replaced:
-        raise AssertionError(
-            "the notebook replaced functions that the tests rely on (" + ", ".join(replaced) + "); "
-            "restore them (restart the kernel) so your work can be checked."
-        )
+
+checks._guard = _raise_if_tampered
+_ITEMS, _ATTRIBUTES = _snapshot()
