@@ -1,9 +1,10 @@
-"""The grading pipeline end to end, through the real `course grade` command.
+"""Grading. End to end, through the real `course grade` command (slow: one batch per assignment):
+the solution earns full marks on autograded items and the untouched exercise earns zero; Assignment 1
+also gets the hostile cases (broken, runaway, crashing, edited, warning and gamed notebooks).
 
-For every assignment in solutions/: the solution earns full marks on autograded items, the
-untouched exercise earns zero, and every plausible wrong answer in tests/mutants/<id>.py loses
-points on its item. Assignment 1 also gets the hostile cases: broken, runaway, crashing, edited,
-warning and gamed notebooks.
+Through the fast mutant runner (tests/mutants/runner.py: the notebook executed once, each variant
+forked before its cell): every plausible wrong answer in tests/mutants/<id>.py loses points on its
+item, and every correct alternative keeps full marks.
 """
 from __future__ import annotations
 
@@ -21,10 +22,11 @@ import pytest
 from rnnbook.grading.course import Course
 
 from conftest import ROOT
+from mutants.runner import run_variants
 
 COURSE = Course(ROOT)
 ASSIGNMENTS = COURSE.assignments()
-pytestmark = pytest.mark.slow
+slow = pytest.mark.slow
 
 
 def run_course(*args: str, timeout: int = 3000) -> subprocess.CompletedProcess:
@@ -50,9 +52,10 @@ def with_cell(nb, grade_id: str, source: str):
     return changed
 
 
-def mutants_of(assignment: str) -> dict[str, tuple[str, str]]:
+def variants_of(assignment: str, kind: str = "MUTANTS") -> dict[str, tuple[str, str]]:
+    """``MUTANTS`` (wrong versions) or ``ALTERNATIVES`` (correct ones) of an assignment."""
     try:
-        return importlib.import_module(f"mutants.{assignment}").MUTANTS
+        return getattr(importlib.import_module(f"mutants.{assignment}"), kind, {})
     except ModuleNotFoundError:
         return {}
 
@@ -76,9 +79,6 @@ def graded(request, tmp_path_factory):
     nbformat.write(source, subs / "solution.ipynb")
     nbformat.write(nbformat.read(COURSE.exercises / assignment / f"{assignment}.ipynb", as_version=4),
                    subs / "untouched.ipynb")
-    mutants = mutants_of(assignment)
-    for name, (grade_id, code) in mutants.items():
-        nbformat.write(with_cell(source, grade_id, code), subs / f"{name}.ipynb")
     extra = HOSTILE.get(assignment)
     if extra:
         extra(source, subs)
@@ -86,9 +86,10 @@ def graded(request, tmp_path_factory):
     assert result.returncode == 0, result.stdout + result.stderr
     release_nb = nbformat.read(work / "template" / "release" / assignment / f"{assignment}.ipynb", as_version=4)
     return {"assignment": assignment, "table": read_table(work / f"grades_{assignment}.csv"), "work": work,
-            "subs": subs, "mutants": mutants, "items": autograded_items(release_nb), "stdout": result.stdout}
+            "subs": subs, "items": autograded_items(release_nb), "stdout": result.stdout}
 
 
+@slow
 def test_solution_earns_full_marks(graded):
     row = graded["table"]["solution"]
     assert row["status"] == "graded", row
@@ -96,6 +97,7 @@ def test_solution_earns_full_marks(graded):
         assert float(row[item]) == points, f"{graded['assignment']}: solution lost points on {item}: {row}"
 
 
+@slow
 def test_untouched_exercise_earns_zero(graded):
     row = graded["table"]["untouched"]
     assert row["status"] == "graded", row
@@ -103,27 +105,50 @@ def test_untouched_exercise_earns_zero(graded):
         assert float(row[item]) == 0, f"{graded['assignment']}: the empty exercise earns points on {item}"
 
 
-def test_every_graded_function_has_three_wrong_versions(graded):
+# ---------------------------------------------------------------- mutants and alternatives (fast runner)
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def variants(request):
+    """Every wrong and correct variant of one assignment, run by the mutant runner in one go."""
+    assignment = request.param
+    mutants, alternatives = variants_of(assignment), variants_of(assignment, "ALTERNATIVES")
+    spec = {name: (grade_id, code, False) for name, (grade_id, code) in mutants.items()}
+    spec |= {name: (grade_id, code, True) for name, (grade_id, code) in alternatives.items()}
+    results = run_variants(COURSE.source_notebook(assignment), spec)
+    return {"assignment": assignment, "mutants": mutants, "alternatives": alternatives, **results}
+
+
+def test_runner_gives_the_solution_full_marks(variants):
+    assert not variants["baseline"]["failures"], variants["baseline"]["failures"]
+
+
+def test_every_graded_function_has_three_wrong_versions(variants):
     per_item: dict[str, int] = {}
-    for grade_id, _ in graded["mutants"].values():
+    for grade_id, _ in variants["mutants"].values():
         per_item[grade_id] = per_item.get(grade_id, 0) + 1
     solution_cells = {c.metadata.nbgrader["grade_id"] for c in
-                      nbformat.read(COURSE.source_notebook(graded["assignment"]), as_version=4).cells
+                      nbformat.read(COURSE.source_notebook(variants["assignment"]), as_version=4).cells
                       if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
     thin = {item: per_item.get(item, 0) for item in solution_cells if per_item.get(item, 0) < 3}
-    assert not thin, f"{graded['assignment']}: fewer than three wrong versions for {thin}"
+    assert not thin, f"{variants['assignment']}: fewer than three wrong versions for {thin}"
 
 
-def test_wrong_versions_lose_points(graded):
+def test_wrong_versions_lose_points(variants):
     survivors = []
-    for name, (grade_id, _) in graded["mutants"].items():
-        row = graded["table"][name]
-        item_points = graded["items"].get(grade_id)
-        if item_points is None or float(row[grade_id]) >= item_points:
-            survivors.append(f"{name} ({grade_id}: {row.get(grade_id)})")
-    assert not survivors, f"{graded['assignment']}: wrong versions kept full marks: {survivors}"
+    for name, (grade_id, _) in variants["mutants"].items():
+        lost = variants["variants"][name]["lost"]
+        if not any(test in lost for test in (f"test_{grade_id}_visible", f"test_{grade_id}_hidden")):
+            survivors.append(f"{name} ({grade_id}: failures {variants['variants'][name]['failures']})")
+    assert not survivors, f"{variants['assignment']}: wrong versions kept full marks: {survivors}"
 
 
+def test_correct_alternatives_keep_full_marks(variants):
+    losers = {name: variants["variants"][name]["failures"] for name in variants["alternatives"]
+              if variants["variants"][name]["lost"]}
+    assert not losers, f"{variants['assignment']}: correct alternatives lost points: {losers}"
+
+
+@slow
 def test_summary_and_feedback(graded):
     assert "student" in graded["stdout"] and "total" in graded["stdout"]
     feedback = graded["work"] / "feedback" / "solution" / graded["assignment"] / f"{graded['assignment']}.html"
@@ -162,6 +187,9 @@ def _a1_hostile(source, subs: Path) -> None:
         "\nimport builtins, torch\ntorch.equal = lambda *a, **k: True\ntorch.allclose = lambda *a, **k: True\n")
     nbformat.write(nb, subs / "gamer.ipynb")
 
+    grade_id, code = variants_of("a1_preprocessing")["tokenize_delegates_to_package"]
+    nbformat.write(with_cell(source, grade_id, code), subs / "tokenize_delegates_to_package.ipynb")
+
     (subs / "broken.ipynb").write_text('{"cells": [')
     (subs / "empty.ipynb").write_text("")
     (subs / "not_a_notebook.ipynb").write_text('{"hello": 1}')
@@ -174,6 +202,7 @@ def _a1_hostile(source, subs: Path) -> None:
 HOSTILE = {"a1_preprocessing": _a1_hostile}
 
 
+@slow
 @pytest.mark.assignment_only("a1_preprocessing")
 def test_runaway_cell_costs_only_its_item(graded):
     row = graded["table"]["runaway"]
@@ -181,6 +210,7 @@ def test_runaway_cell_costs_only_its_item(graded):
     assert float(row["total"]) == float(row["max"]) - graded["items"]["tokenize"]
 
 
+@slow
 @pytest.mark.assignment_only("a1_preprocessing")
 def test_crashing_kernel_costs_only_its_item(graded):
     row = graded["table"]["crasher"]
@@ -188,6 +218,7 @@ def test_crashing_kernel_costs_only_its_item(graded):
     assert float(row["total"]) == float(row["max"]) - graded["items"]["numericalize"]
 
 
+@slow
 @pytest.mark.assignment_only("a1_preprocessing")
 def test_deleted_and_edited_tests_are_restored(graded):
     row = graded["table"]["editor"]
@@ -195,12 +226,14 @@ def test_deleted_and_edited_tests_are_restored(graded):
     assert "restored deleted cells: test_build_vocab_hidden, test_pad_batch_visible" in row["note"]
 
 
+@slow
 @pytest.mark.assignment_only("a1_preprocessing")
 def test_warnings_never_zero_a_correct_answer(graded):
     row = graded["table"]["warner"]
     assert float(row["total"]) == float(row["max"]), row
 
 
+@slow
 @pytest.mark.assignment_only("a1_preprocessing")
 def test_replacing_library_functions_does_not_fool_hidden_tests(graded):
     row = graded["table"]["gamer"]
@@ -209,6 +242,7 @@ def test_replacing_library_functions_does_not_fool_hidden_tests(graded):
     assert "replaced functions that the tests rely on" in results["failures"]["test_pad_batch_hidden"]
 
 
+@slow
 @pytest.mark.assignment_only("a1_preprocessing")
 def test_broken_files_get_a_zero_row_with_the_reason(graded):
     table = graded["table"]
@@ -219,12 +253,14 @@ def test_broken_files_get_a_zero_row_with_the_reason(graded):
         assert table[name]["status"] == "error" and float(table[name]["total"]) == 0
 
 
+@slow
 @pytest.mark.assignment_only("a1_preprocessing")
 def test_nbgrader_layout_is_collected(graded):
     row = graded["table"]["nested_student"]
     assert float(row["total"]) == float(row["max"])
 
 
+@slow
 @pytest.mark.assignment_only("a1_preprocessing")
 def test_delegating_to_the_answer_key_loses_points(graded):
     results = json.loads((graded["work"] / "results" / "a1_preprocessing" / "tokenize_delegates_to_package.json")
@@ -232,6 +268,7 @@ def test_delegating_to_the_answer_key_loses_points(graded):
     assert "ForbiddenCallError" in results["failures"]["test_tokenize_hidden"]
 
 
+@slow
 @pytest.mark.assignment_only("a1_preprocessing")
 def test_regrading_gives_the_same_table_and_keeps_other_students(graded):
     table = graded["table"]
@@ -246,6 +283,7 @@ def test_regrading_gives_the_same_table_and_keeps_other_students(graded):
     assert again == table, "regrading changed the table or lost students"
 
 
+@slow
 @pytest.mark.assignment_only("a1_preprocessing")
 def test_feedback_hides_hidden_test_code_even_in_tracebacks(graded):
     html = (graded["work"] / "feedback" / "untouched" / "a1_preprocessing" / "a1_preprocessing.html").read_text()

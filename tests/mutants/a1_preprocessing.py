@@ -90,3 +90,14 @@ def get_chunk(data, start: int, bptt: int):
     return data[:, start:start + n], data[:, start + 1:start + 1 + n]
 """),
 }
+
+# Correct answers written differently: each must keep full marks.
+ALTERNATIVES = {
+    "pad_with_pad_sequence": _swap("pad_batch", (
+        """    padded = torch.full((len(sequences), int(lengths.max())), pad_index, dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        padded[row, :len(seq)] = torch.as_tensor(list(seq), dtype=torch.long)
+""", """    padded = nn.utils.rnn.pad_sequence([torch.as_tensor(list(s), dtype=torch.long) for s in sequences],
+                                       batch_first=True, padding_value=pad_index)
+""")),
+}

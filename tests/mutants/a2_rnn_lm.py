@@ -121,3 +121,8 @@ def evaluate_perplexity(model, data, bptt):
     "sample_primes_with_last_token_only": _swap("sample", ("model(torch.tensor([list(prime)], device=device))",
                                                            "model(torch.tensor([[prime[-1]]], device=device))")),
 }
+
+# Correct answers written differently: each must keep full marks.
+ALTERNATIVES = {
+    "rnn_cell_with_linear": _swap("rnn_cell", (_CELL, "return torch.tanh(F.linear(x_t, W_ih, b_ih) + F.linear(h_prev, W_hh, b_hh))")),
+}

@@ -107,3 +107,8 @@ MUTANTS: dict[str, tuple[str, str]] = {
     "generate_one_short": _swap("generate", ("for ch in prime], length,", "for ch in prime], length - 1,")),
     "generate_logits_times_temperature": ("generate", _GEN_MANUAL_TEMPERATURE_TIMES),
 }
+
+# Correct answers written differently: each must keep full marks.
+ALTERNATIVES = {
+    "gru_cell_interpolates_the_other_way": _swap("gru_cell", ("return (1 - z) * n + z * h", "return n + z * (h - n)")),
+}
