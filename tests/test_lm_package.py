@@ -1,5 +1,6 @@
 """Unit tests for the language-model part of the package: models, training, generation, gradients."""
 import math
+import time
 
 import pytest
 import torch
@@ -9,7 +10,8 @@ from rnnbook.data.batching import batchify
 from rnnbook.decoding import next_token_distribution, sample
 from rnnbook.analysis.gradients import hidden_state_grad_norms, hidden_state_jacobian_norms
 from rnnbook.models.rnn import RNNLanguageModel
-from rnnbook.train.lm import History, detach_hidden, evaluate, fit, train_epoch
+from rnnbook.train.lm import detach_hidden, evaluate, fit, train_epoch
+from rnnbook.train.loop import ClipGradients, EarlyStopping, History, Logger, Loop
 
 
 def _stream(n=2000, vocab=13, seed=0):
@@ -138,6 +140,59 @@ def test_fit_stops_at_max_seconds():
     hist = fit(model, batchify(_stream(), 4), batchify(_stream(200), 2), epochs=50, bptt=10, lr=1.0,
                clip=0.5, max_seconds=0.0)
     assert len(hist.train_loss) == 1
+
+
+def test_fit_honours_max_seconds_inside_a_custom_train_fn():
+    model = RNNLanguageModel(13, 8, 8)
+    steps = []
+
+    def endless_epoch(model, data, bptt, optimizer, clip):  # never returns by itself
+        while True:
+            optimizer.zero_grad()
+            model(data[:, :bptt])[0].sum().backward()
+            optimizer.step()
+            steps.append(1)
+
+    start = time.monotonic()
+    hist = fit(model, batchify(_stream(), 4), batchify(_stream(200), 2), epochs=5, bptt=10, lr=0.1, clip=None,
+               max_seconds=0.5, train_fn=endless_epoch)
+    assert time.monotonic() - start < 30 and steps
+    assert len(hist.train_loss) == 1 and math.isnan(hist.train_loss[0]) and len(hist.valid_loss) == 1
+
+
+def _quadratic_loop(callbacks, epochs=6):
+    """A one-parameter model trained on (w - 3)^2 by a hand-written epoch function."""
+    w = nn.Parameter(torch.tensor([0.0]))
+    model = nn.Module()
+    model.w = w
+    optimizer = torch.optim.SGD([w], lr=0.1)
+
+    def epoch(loop):
+        for _ in range(5):
+            optimizer.zero_grad()
+            loss = ((w - 3) ** 2).sum()
+            loss.backward()
+            optimizer.step()
+        return float(loss.detach())
+
+    loop = Loop(model, optimizer, callbacks)
+    return loop, loop.fit(epoch, lambda loop: float(((w.detach() - 3) ** 2).sum()), epochs)
+
+
+def test_loop_callbacks_clip_stop_early_and_log():
+    lines = []
+    loop, hist = _quadratic_loop([ClipGradients(0.01), Logger(lines.append)], epochs=3)
+    assert loop.step == 15 and float(loop.model.w) == pytest.approx(15 * 0.1 * 0.01)  # each step clipped
+    assert len(lines) == 3 and lines[0].startswith("epoch 1: train loss")
+    assert not hasattr(loop.optimizer, "step") or "step" not in vars(loop.optimizer)  # hook removed
+
+    class Worse(EarlyStopping):  # a validation loss that never improves after the first epoch
+        def on_epoch_end(self, loop):
+            loop.history.valid_loss[-1] = float(loop.epoch)
+            super().on_epoch_end(loop)
+
+    _, hist = _quadratic_loop([Worse(patience=2)], epochs=10)
+    assert len(hist.valid_loss) == 3
 
 
 def test_next_token_distribution_temperatures():

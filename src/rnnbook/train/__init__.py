@@ -1,1 +1,2 @@
-"""Training loops: language modelling with truncated BPTT (``lm``, Chapters 2-3)."""
+"""Training: one fit loop with callbacks (``loop``) and thin task wrappers over it: language modelling
+with truncated BPTT (``lm``, Chapters 2-3 and Assignments 2-3)."""

@@ -3,14 +3,12 @@
 Vocabulary-agnostic: ``data`` is a batchified token stream ``[B, L]`` (see
 ``rnnbook.data.batching.batchify``) of word or character indices, and the model is any module with
 ``forward(x [B, T], hidden) -> (logits [B, T, V], hidden)`` (``rnnbook.models.rnn.RNNLanguageModel``).
+Chapters 2-3 and Assignments 2-3; ``fit`` is a thin wrapper over the shared loop (``train.loop``).
 """
 from __future__ import annotations
 
-import copy
 import math
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -18,6 +16,7 @@ from torch import nn
 
 from ..data.batching import lm_chunks
 from ..utils import progress
+from .loop import AnnealOnPlateau, Callback, History, KeepBest, Loop, ProgressBar, TimeLimit
 
 
 def detach_hidden(hidden):
@@ -52,13 +51,13 @@ def _token_loss_sum(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor
 
 
 def train_epoch(model: nn.Module, data: torch.Tensor, bptt: int, optimizer: torch.optim.Optimizer,
-                clip: float | None = None, device=None, *, deadline: float | None = None,
+                clip: float | None = None, device=None, *, should_stop: Callable[[], bool] | None = None,
                 show_progress: bool = False) -> float:
     """One pass over ``data [B, L]`` in chunks of ``bptt`` steps; returns the mean loss per token.
 
     The hidden state starts at ``model.init_hidden(B)`` (or ``None``), is carried from chunk to
     chunk and detached in between (truncated BPTT). Gradients are clipped to total norm ``clip``.
-    ``deadline`` (a ``time.monotonic()`` value) stops the epoch early.
+    ``should_stop()`` is asked after every step; when it says yes the epoch ends there.
     """
     device = _device_of(model, device)
     data = data.to(device)
@@ -79,7 +78,7 @@ def train_epoch(model: nn.Module, data: torch.Tensor, bptt: int, optimizer: torc
         optimizer.step()
         total += loss.item() * y.numel()
         count += y.numel()
-        if deadline is not None and time.monotonic() >= deadline:
+        if should_stop is not None and should_stop():
             break
     return total / max(count, 1)
 
@@ -88,7 +87,7 @@ def train_epoch(model: nn.Module, data: torch.Tensor, bptt: int, optimizer: torc
 def evaluate(model: nn.Module, data: torch.Tensor, bptt: int, device=None) -> float:
     """Mean loss per token over the whole stream: (sum of token losses) / (number of tokens).
 
-    Perplexity is ``math.exp`` of this. The hidden state is carried across chunks, as in training;
+    Perplexity is ``rnnbook.metrics.perplexity`` of this. The hidden state is carried across chunks, as in training;
     dropout is off while evaluating and the model's mode is restored afterwards.
     """
     device = _device_of(model, device)
@@ -105,36 +104,11 @@ def evaluate(model: nn.Module, data: torch.Tensor, bptt: int, device=None) -> fl
     return total / max(count, 1)
 
 
-@dataclass
-class History:
-    """Per-epoch record of a ``fit`` run (losses are mean cross-entropy per token, in nats)."""
-
-    train_loss: list[float] = field(default_factory=list)
-    valid_loss: list[float] = field(default_factory=list)
-    epoch_seconds: list[float] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
-
-    @property
-    def train_ppl(self) -> list[float]:
-        return [math.exp(v) for v in self.train_loss]
-
-    @property
-    def valid_ppl(self) -> list[float]:
-        return [math.exp(v) for v in self.valid_loss]
-
-    @property
-    def best_valid_loss(self) -> float:
-        return min(self.valid_loss) if self.valid_loss else math.inf
-
-    @property
-    def seconds(self) -> float:
-        return sum(self.epoch_seconds)
-
-
 def fit(model: nn.Module, train_data: torch.Tensor, valid_data: torch.Tensor, *, epochs: int, bptt: int,
         lr: float, clip: float | None, device=None, max_seconds: float | None = None,
         optimizer: str | torch.optim.Optimizer = "sgd", anneal: float | None = 4.0, keep_best: bool = True,
-        train_fn: Callable | None = None, eval_fn: Callable | None = None) -> History:
+        train_fn: Callable | None = None, eval_fn: Callable | None = None,
+        callbacks: tuple[Callback, ...] = ()) -> History:
     """Train for up to ``epochs`` epochs (or ``max_seconds`` of wall time) and validate after each.
 
     ``optimizer`` is ``"sgd"``, ``"adam"`` or an optimizer instance. With ``anneal``, the learning
@@ -142,7 +116,8 @@ def fit(model: nn.Module, train_data: torch.Tensor, valid_data: torch.Tensor, *,
     SGD on word-level LMs). With ``keep_best``, the weights of the best validation epoch are restored
     at the end. ``train_fn(model, data, bptt, optimizer, clip)`` and ``eval_fn(model, data, bptt)``
     replace ``train_epoch``/``evaluate`` (an exercise plugs its own in; ``eval_fn`` must return the
-    mean loss per token).
+    mean loss per token). ``max_seconds`` is honoured inside an epoch either way: the loop stops at
+    the first optimizer step past it (a custom ``train_fn``'s cut epoch then has a ``nan`` training loss).
     """
     device = _device_of(model, device)
     model.to(device)
@@ -152,30 +127,17 @@ def fit(model: nn.Module, train_data: torch.Tensor, valid_data: torch.Tensor, *,
         if optimizer not in kinds:
             raise ValueError(f"optimizer must be 'sgd', 'adam' or an optimizer instance, not {optimizer!r}")
         optimizer = kinds[optimizer](model.parameters(), lr=lr)
-    start = time.monotonic()
-    deadline = start + max_seconds if max_seconds is not None else None
-    history, best_state = History(), None
-    bar = progress(range(epochs), desc="epochs")
-    for _ in bar:
-        t0 = time.monotonic()
+
+    def one_epoch(loop: Loop) -> float:
         if train_fn is None:
-            train_loss = train_epoch(model, train_data, bptt, optimizer, clip, deadline=deadline)
-        else:
-            train_loss = float(train_fn(model, train_data, bptt, optimizer, clip))
-        valid_loss = float((eval_fn or evaluate)(model, valid_data, bptt))
-        history.train_loss.append(train_loss)
-        history.valid_loss.append(valid_loss)
-        history.epoch_seconds.append(time.monotonic() - t0)
-        history.lr.append(optimizer.param_groups[0]["lr"])
-        bar.set_postfix(train_ppl=f"{math.exp(train_loss):.1f}", valid_ppl=f"{math.exp(valid_loss):.1f}")
-        if valid_loss <= history.best_valid_loss:
-            if keep_best:
-                best_state = copy.deepcopy(model.state_dict())
-        elif anneal:
-            for group in optimizer.param_groups:
-                group["lr"] /= anneal
-        if deadline is not None and time.monotonic() >= deadline:
-            break
-    if keep_best and best_state is not None:
-        model.load_state_dict(best_state)
-    return history
+            return train_epoch(model, train_data, bptt, optimizer, clip, should_stop=lambda: loop.stop_requested)
+        return train_fn(model, train_data, bptt, optimizer, clip)
+
+    def validate(loop: Loop) -> float:
+        return (eval_fn or evaluate)(model, valid_data, bptt)
+
+    chosen = [ProgressBar(epochs)]
+    chosen += [TimeLimit(max_seconds)] if max_seconds is not None else []
+    chosen += [AnnealOnPlateau(anneal)] if anneal else []
+    chosen += [KeepBest()] if keep_best else []
+    return Loop(model, optimizer, [*chosen, *callbacks]).fit(one_epoch, validate, epochs)
