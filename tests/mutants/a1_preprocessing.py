@@ -7,6 +7,7 @@ from mutants import swapper
 
 _swap = swapper("a1_preprocessing")
 _TOKENIZE_HEAD = "import re\n\ndef tokenize(text: str, level: str = 'word') -> list[str]:\n"
+_BUCKET_HEAD = "def bucket_batches(lengths, batch_size: int, generator=None) -> list[list[int]]:\n"
 _VOCAB_HEAD = "from collections import Counter\n\ndef build_vocab(token_lists, min_freq: int = 1):\n"
 
 MUTANTS = {
@@ -89,6 +90,27 @@ def get_chunk(data, start: int, bptt: int):
     n = min(bptt, data.size(1) - 1 - start)
     return data[:, start:start + n], data[:, start + 1:start + 1 + n]
 """),
+    # bucket_batches (the challenge)
+    "bucket_no_shuffle": _swap("bucket_batches", ("    order = torch.randperm(len(batches), generator=generator).tolist()\n"
+                                                  "    return [batches[k] for k in order]\n", "    return batches\n")),
+    "bucket_global_rng": _swap("bucket_batches", ("torch.randperm(len(batches), generator=generator)",
+                                                  "torch.randperm(len(batches))")),
+    "bucket_python_shuffle": _swap("bucket_batches", (
+        "    order = torch.randperm(len(batches), generator=generator).tolist()\n    return [batches[k] for k in order]\n",
+        "    import random\n    random.shuffle(batches)\n    return batches\n")),
+    "bucket_shortest_first_inside": _swap("bucket_batches", ("key=lambda i: -lengths[i]", "key=lambda i: lengths[i]")),
+    "bucket_drops_remainder": _swap("bucket_batches", ("range(0, len(by_length), batch_size)",
+                                                      "range(0, len(by_length) - batch_size + 1, batch_size)")),
+    "bucket_not_sorted": _swap("bucket_batches", ("sorted(range(len(lengths)), key=lambda i: -lengths[i])",
+                                                  "list(range(len(lengths)))")),
+    "bucket_shuffles_sequences_not_batches": ("bucket_batches", _BUCKET_HEAD + """
+    if batch_size < 1:
+        raise ValueError(batch_size)
+    lengths = [int(n) for n in lengths]
+    order = torch.randperm(len(lengths), generator=generator).tolist()
+    return [sorted(order[k:k + batch_size], key=lambda i: -lengths[i]) for k in range(0, len(order), batch_size)]
+"""),
+    "bucket_no_size_check": _swap("bucket_batches", ("    if batch_size < 1:\n        raise ValueError(f\"batch_size must be at least 1, not {batch_size}\")\n", "")),
 }
 
 # Correct answers written differently: each must keep full marks.
@@ -100,4 +122,34 @@ ALTERNATIVES = {
 """, """    padded = nn.utils.rnn.pad_sequence([torch.as_tensor(list(s), dtype=torch.long) for s in sequences],
                                        batch_first=True, padding_value=pad_index)
 """)),
+    "bucket_ascending_groups": ("bucket_batches", _BUCKET_HEAD + """
+    if batch_size < 1:
+        raise ValueError("batch_size must be positive")
+    lengths = torch.as_tensor(lengths, dtype=torch.long).reshape(-1)
+    order = torch.argsort(lengths, stable=True).tolist()          # shortest first: the remainder is the longest
+    groups = [order[k:k + batch_size] for k in range(0, len(order), batch_size)]
+    groups = [sorted(g, key=lambda i: int(lengths[i]), reverse=True) for g in groups]
+    perm = torch.randperm(len(groups), generator=generator)
+    return [groups[int(k)] for k in perm]
+"""),
+    "bucket_python_rng_seeded_from_generator": ("bucket_batches", _BUCKET_HEAD + """
+    import random
+    if batch_size < 1:
+        raise ValueError("batch_size must be positive")
+    lengths = list(map(int, lengths))
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    batches = [order[k:k + batch_size] for k in range(0, len(order), batch_size)]
+    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+    random.Random(seed).shuffle(batches)
+    return batches
+"""),
+    "vocab_most_common_then_sorted": ("build_vocab", _VOCAB_HEAD + """
+    counts = Counter()
+    for tokens in token_lists:
+        counts.update(tokens)
+    pairs = sorted(counts.items(), key=lambda kv: kv[0])
+    pairs = sorted(pairs, key=lambda kv: kv[1], reverse=True)      # stable: ties stay alphabetical
+    itos = list(SPECIALS) + [t for t, c in pairs if c >= min_freq and t not in SPECIALS]
+    return itos, {t: i for i, t in enumerate(itos)}
+"""),
 }

@@ -120,9 +120,90 @@ def evaluate_perplexity(model, data, bptt):
                                                   "model(torch.tensor([[token]], device=device))")),
     "sample_primes_with_last_token_only": _swap("sample", ("model(torch.tensor([list(prime)], device=device))",
                                                            "model(torch.tensor([[prime[-1]]], device=device))")),
+    "cell_uses_fused_kernel": ("rnn_cell", """
+def rnn_cell(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):
+    return torch.rnn_tanh_cell(x_t, h_prev, W_ih, W_hh, b_ih, b_hh)
+"""),
+    "forward_uses_fused_kernel": ("rnn_forward", """
+def rnn_forward(x, h0, W_ih, W_hh, b_ih, b_hh):
+    outputs, h_n = torch._VF.rnn_tanh(x, h0.unsqueeze(0), [W_ih, W_hh, b_ih, b_hh], True, 1, 0.0, False, False, True)
+    return outputs, h_n[0]
+"""),
+    "ntd_ties_to_last": _swap("next_token_distribution", (
+        "logits.argmax(dim=-1, keepdim=True)", "(logits.size(-1) - 1 - logits.flip(-1).argmax(dim=-1, keepdim=True))")),
+    "sample_greedy_ties_to_last": _swap("sample", ("token = int(last.argmax())",
+                                                   "token = len(last) - 1 - int(last.flip(0).argmax())")),
+    "sample_ignores_generator": _swap("sample", ("torch.multinomial(probs.cpu(), 1, generator=generator)",
+                                                 "torch.multinomial(probs.cpu(), 1)")),
+    "lm_dropout_only_on_embeddings": _swap("word_lm", ("self.proj(self.drop(out))", "self.proj(out)")),
+    "lm_dropout_only_on_outputs": _swap("word_lm", ("self.drop(self.embedding(x))", "self.embedding(x)")),
+    # --- masked_lm_loss -------------------------------------------------------------------------------
+    "masked_mean_over_all_positions": _swap("masked_lm_loss", ("/ real.sum()", "/ real.numel()")),
+    "masked_mean_of_sentence_means": _swap("masked_lm_loss", ("return -(picked * real).sum() / real.sum()",
+                                                              "return (-(picked * real).sum(1) / real.sum(1).clamp(min=1)).mean()")),
+    "masked_log_of_softmax": _swap("masked_lm_loss", ("torch.log_softmax(logits, dim=-1)",
+                                                      "torch.log(torch.softmax(logits, dim=-1))")),
+    "masked_ignores_mask": _swap("masked_lm_loss", ("-(picked * real).sum()", "-picked.sum()")),
+    "masked_pad_is_zero": _swap("masked_lm_loss", ("real = targets != pad_index", "real = targets != 0")),
+    "masked_no_empty_check": _swap("masked_lm_loss", (
+        "    if not bool(real.any()):\n        raise ValueError(\"the batch has no real token: every target is padding\")\n", "")),
+    "masked_delegates_to_cross_entropy": ("masked_lm_loss", '''
+def masked_lm_loss(logits, targets, pad_index):
+    if not bool((targets != pad_index).any()):
+        raise ValueError("no real token")
+    return F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=pad_index)
+'''),
+    # --- rnn_backward (the challenge) -----------------------------------------------------------------
+    "bptt_no_recurrent_carry": _swap("rnn_backward", ("dh = grad_outputs[:, t] + dh_next", "dh = grad_outputs[:, t]")),
+    "bptt_tanh_derivative_of_h": _swap("rnn_backward", ("(1 - hs[t + 1] ** 2)", "(1 - hs[t + 1])")),
+    "bptt_dW_hh_with_current_state": _swap("rnn_backward", ("da.T @ hs[t]\n", "da.T @ hs[t + 1]\n")),
+    "bptt_carry_through_transpose": _swap("rnn_backward", ("dh_next = da @ W_hh\n", "dh_next = da @ W_hh.T\n")),
+    "bptt_no_h0_gradient": _swap("rnn_backward", ('grads["h0"] = dh_next', 'grads["h0"] = torch.zeros_like(h0)')),
+    "bptt_weights_from_first_step_only": _swap("rnn_backward", ('grads["W_hh"] += da.T @ hs[t]', 'grads["W_hh"] = da.T @ hs[t]')),
+    "bptt_uses_autograd": ("rnn_backward", '''
+def rnn_backward(x, h0, W_ih, W_hh, b_ih, b_hh, grad_outputs):
+    leaves = {"x": x, "h0": h0, "W_ih": W_ih, "W_hh": W_hh, "b_ih": b_ih, "b_hh": b_hh}
+    leaves = {k: v.detach().clone().requires_grad_() for k, v in leaves.items()}
+    outputs, _ = rnn_forward(leaves["x"], leaves["h0"], leaves["W_ih"], leaves["W_hh"], leaves["b_ih"], leaves["b_hh"])
+    grads = torch.autograd.grad((outputs * grad_outputs).sum(), list(leaves.values()))
+    return dict(zip(leaves, grads))
+'''),
 }
 
 # Correct answers written differently: each must keep full marks.
 ALTERNATIVES = {
     "rnn_cell_with_linear": _swap("rnn_cell", (_CELL, "return torch.tanh(F.linear(x_t, W_ih, b_ih) + F.linear(h_prev, W_hh, b_hh))")),
+    "masked_logsumexp_and_boolean_index": ("masked_lm_loss", '''
+def masked_lm_loss(logits, targets, pad_index):
+    mask = targets.ne(pad_index)
+    if mask.sum() == 0:
+        raise ValueError("every target is padding")
+    z, y = logits[mask], targets[mask]                 # [N, V], [N]: the real positions only
+    return (torch.logsumexp(z, dim=-1) - z[torch.arange(len(y)), y]).mean()
+'''),
+    "bptt_from_preactivations": ("rnn_backward", '''
+def rnn_backward(x, h0, W_ih, W_hh, b_ih, b_hh, grad_outputs):
+    B, T, D = x.shape
+    pre, states = [], [h0]
+    for t in range(T):
+        pre.append(x[:, t] @ W_ih.T + b_ih + states[-1] @ W_hh.T + b_hh)
+        states.append(torch.tanh(pre[-1]))
+    dx = torch.zeros_like(x)
+    dW_ih, dW_hh, db = torch.zeros_like(W_ih), torch.zeros_like(W_hh), torch.zeros_like(b_ih)
+    carried = torch.zeros_like(h0)
+    for t in range(T - 1, -1, -1):
+        da = (grad_outputs[:, t] + carried) * (1 - torch.tanh(pre[t]) ** 2)
+        dx[:, t] = da @ W_ih
+        dW_ih = dW_ih + torch.einsum("bh,bd->hd", da, x[:, t])
+        dW_hh = dW_hh + torch.einsum("bh,bk->hk", da, states[t])
+        db = db + da.sum(dim=0)
+        carried = da @ W_hh
+    return {"x": dx, "h0": carried, "W_ih": dW_ih, "W_hh": dW_hh, "b_ih": db, "b_hh": db.clone()}
+'''),
+    "lm_functional_dropout": _swap("word_lm", ("emb = self.drop(self.embedding(x))",
+                                               "emb = F.dropout(self.embedding(x), self.drop.p, self.training)"),
+                                   ("return self.proj(self.drop(out)), hidden",
+                                    "return self.proj(F.dropout(out, self.drop.p, training=self.training)), hidden")),
+    "sample_manual_softmax": _swap("sample", ("probs = next_token_distribution(last, temperature)",
+                                              "probs = torch.exp(last / temperature - torch.logsumexp(last / temperature, dim=-1))")),
 }

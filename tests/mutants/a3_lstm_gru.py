@@ -26,25 +26,6 @@ _GRU_PAPER_FORM = '''def gru_cell(x, h, W_ih, W_hh, b_ih=None, b_hh=None):
     return (1 - z) * n + z * h
 '''
 
-_GEN_MANUAL_TEMPERATURE_TIMES = '''def generate(model, chars, prime, length, temperature=1.0, generator=None):
-    # A hand-written loop that multiplies the logits by the temperature instead of dividing.
-    stoi = {ch: i for i, ch in enumerate(chars)}
-    model.eval()
-    with torch.no_grad():
-        logits, hidden = model(torch.tensor([[stoi[ch] for ch in prime]]))
-        out = prime
-        for _ in range(length):
-            last = logits[0, -1]
-            if temperature == 0:
-                token = int(last.argmax())
-            else:
-                probs = torch.softmax(last * temperature, dim=-1)
-                token = int(torch.multinomial(probs, 1, generator=generator))
-            out += chars[token]
-            logits, hidden = model(torch.tensor([[token]]), hidden)
-    return out
-'''
-
 MUTANTS: dict[str, tuple[str, str]] = {
     # ---- lstm_cell
     "lstm_gate_order_ifog": _swap("lstm_cell", ("i, f, g, o = gates.chunk(4, dim=-1)", "i, f, o, g = gates.chunk(4, dim=-1)")),
@@ -103,12 +84,67 @@ MUTANTS: dict[str, tuple[str, str]] = {
     # ---- generate
     "generate_without_prime": _swap("generate", ('return prime + "".join', 'return "".join')),
     "generate_reads_last_prime_char_only": _swap("generate", ("[stoi[ch] for ch in prime]", "[stoi[prime[-1]]]")),
-    "generate_inverse_temperature": _swap("generate", ("temperature=temperature,", "temperature=1 / temperature if temperature else 0.0,")),
-    "generate_one_short": _swap("generate", ("for ch in prime], length,", "for ch in prime], length - 1,")),
-    "generate_logits_times_temperature": ("generate", _GEN_MANUAL_TEMPERATURE_TIMES),
+    "generate_inverse_temperature": _swap("generate", ("torch.softmax(last / temperature, dim=-1)",
+                                                       "torch.softmax(last * temperature, dim=-1)")),
+    "generate_ignores_temperature": _swap("generate", ("torch.softmax(last / temperature, dim=-1)",
+                                                       "torch.softmax(last, dim=-1)")),
+    "generate_one_short": _swap("generate", ("for _ in range(length):", "for _ in range(length - 1):")),
+    "generate_greedy_ties_to_last": _swap("generate", ("token = int(last.argmax())",
+                                                       "token = len(last) - 1 - int(last.flip(0).argmax())")),
+    "generate_ignores_generator": _swap("generate", ("torch.multinomial(probs, 1, generator=generator)",
+                                                     "torch.multinomial(probs, 1)")),
+    "generate_wraps_package_sampler": ("generate", '''def generate(model, chars, prime, length, temperature=1.0, generator=None):
+    stoi = {ch: i for i, ch in enumerate(chars)}
+    new = decoding.sample(model, [stoi[ch] for ch in prime], length, temperature=temperature, generator=generator)
+    return prime + "".join(chars[i] for i in new)
+'''),
+    # ---- unit_correlations (the challenge)
+    "corr_not_centred": _swap("unit_correlations", ("    a = a - a.mean(dim=0)\n    s = s - s.mean()\n", "")),
+    "corr_covariance_only": _swap("unit_correlations", ("num / torch.where(den > 0, den, 1.0)", "num / len(s)")),
+    "corr_nan_for_constants": _swap("unit_correlations", (
+        "return torch.where(den > 0, num / torch.where(den > 0, den, 1.0), torch.zeros_like(num))", "return num / den")),
+    "corr_absolute_value": _swap("unit_correlations", (
+        "return torch.where(den > 0, num / torch.where(den > 0, den, 1.0), torch.zeros_like(num))",
+        "return torch.where(den > 0, num / torch.where(den > 0, den, 1.0), torch.zeros_like(num)).abs()")),
+    "corr_mixed_sample_and_population": _swap("unit_correlations", (
+        "den = a.norm(dim=0) * s.norm()", "den = a.norm(dim=0) * s.norm() * len(s) / (len(s) - 1)")),
+    "corr_float32": _swap("unit_correlations", ("torch.as_tensor(acts, dtype=torch.float64)", "torch.as_tensor(acts, dtype=torch.float32)"),
+                          ("torch.as_tensor(signal, dtype=torch.float64)", "torch.as_tensor(signal, dtype=torch.float32)")),
+    # ---- my_unit: the claim must hold on held-out text
+    "claim_unit_zero": _swap("my_unit", ("MY_UNIT = int(search_r.abs().argmax())", "MY_UNIT = 0")),
+    "claim_weakest_unit": _swap("my_unit", ("MY_UNIT = int(search_r.abs().argmax())", "MY_UNIT = int(search_r.abs().argmin())")),
+    "claim_constant_signal": _swap("my_unit", ("values.append(float(run))", "values.append(1.0)")),
+    "claim_random_signal": _swap("my_unit", ("values.append(float(run))", "values.append(float(torch.rand(())))")),
+    "claim_signal_reads_the_model": ("my_unit", '''def my_signal(text):
+    return record(char_model, text)["c"][:, 0].tolist()     # the unit itself: not a property of the text
+
+
+MY_STATE = "c"
+MY_UNIT = 0
+'''),
 }
 
 # Correct answers written differently: each must keep full marks.
 ALTERNATIVES = {
     "gru_cell_interpolates_the_other_way": _swap("gru_cell", ("return (1 - z) * n + z * h", "return n + z * (h - n)")),
+    "corr_zscores": ("unit_correlations", '''def unit_correlations(acts, signal):
+    import numpy as np
+    a = np.asarray(acts, dtype=np.float64)
+    s = np.asarray(signal, dtype=np.float64).reshape(-1)
+    sa, ss = a.std(axis=0), s.std()
+    za = np.divide(a - a.mean(axis=0), sa, out=np.zeros_like(a), where=sa > 0)
+    zs = (s - s.mean()) / ss if ss > 0 else np.zeros_like(s)
+    return torch.from_numpy((za * zs[:, None]).mean(axis=0))
+'''),
+    "claim_space_unit_in_h": ("my_unit", '''def my_signal(text):
+    return [1.0 if ch == " " else 0.0 for ch in text]       # just read a space
+
+
+MY_STATE = "h"
+search_r = unit_correlations(search_acts[MY_STATE], my_signal(search_text))
+MY_UNIT = int(search_r.abs().argmax())
+'''),
+    "generate_argmax_and_functional_softmax": _swap("generate", ("torch.softmax(last / temperature, dim=-1)",
+                                                                 "F.softmax(last.double() / temperature, dim=0)"),
+                                                    ("token = int(last.argmax())", "token = int(torch.argmax(last, dim=0))")),
 }
