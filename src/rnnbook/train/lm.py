@@ -16,7 +16,7 @@ from torch import nn
 
 from ..data.batching import lm_chunks
 from ..utils import progress
-from .loop import AnnealOnPlateau, Callback, History, KeepBest, Loop, ProgressBar, TimeLimit
+from .loop import AnnealOnPlateau, Callback, History, KeepBest, Loop, ProgressBar, TimeLimit, make_optimizer
 
 
 def detach_hidden(hidden):
@@ -122,11 +122,7 @@ def fit(model: nn.Module, train_data: torch.Tensor, valid_data: torch.Tensor, *,
     device = _device_of(model, device)
     model.to(device)
     train_data, valid_data = train_data.to(device), valid_data.to(device)
-    if isinstance(optimizer, str):
-        kinds = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}
-        if optimizer not in kinds:
-            raise ValueError(f"optimizer must be 'sgd', 'adam' or an optimizer instance, not {optimizer!r}")
-        optimizer = kinds[optimizer](model.parameters(), lr=lr)
+    optimizer = make_optimizer(model, optimizer, lr)
 
     def one_epoch(loop: Loop) -> float:
         if train_fn is None:

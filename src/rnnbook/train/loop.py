@@ -30,12 +30,14 @@ class StopTraining(Exception):
 class History:
     """Per-epoch record of a run: mean losses per token (nats), seconds and learning rate. An epoch
     cut short by the time limit inside a training function that does not report its loss has
-    ``nan`` as its training loss."""
+    ``nan`` as its training loss. ``extra`` holds any other per-epoch series a task records
+    (validation BLEU, the teacher-forcing probability, ...)."""
 
     train_loss: list[float] = field(default_factory=list)
     valid_loss: list[float] = field(default_factory=list)
     epoch_seconds: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
+    extra: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def train_ppl(self) -> list[float]:
@@ -217,3 +219,24 @@ class Logger(Callback):
         valid = f", valid loss {h.valid_loss[-1]:.4f}" if h.valid_loss else ""
         self.log(f"epoch {loop.epoch}: train loss {h.train_loss[-1]:.4f}{valid}, lr {h.lr[-1]:g}, "
                  f"{h.epoch_seconds[-1]:.1f} s")
+
+
+class RecordExtra(Callback):
+    """After every epoch, record the numbers ``measure(loop) -> {name: value}`` returns in ``history.extra``."""
+
+    def __init__(self, measure: Callable[["Loop"], dict[str, float]]):
+        self.measure = measure
+
+    def on_epoch_end(self, loop: Loop) -> None:
+        for name, value in self.measure(loop).items():
+            loop.history.extra.setdefault(name, []).append(float(value))
+
+
+def make_optimizer(model: nn.Module, optimizer, lr: float) -> torch.optim.Optimizer:
+    """``"sgd"``/``"adam"`` -> a new optimizer over the model's parameters; an instance passes through."""
+    if not isinstance(optimizer, str):
+        return optimizer
+    kinds = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}
+    if optimizer not in kinds:
+        raise ValueError(f"optimizer must be 'sgd', 'adam' or an optimizer instance, not {optimizer!r}")
+    return kinds[optimizer](model.parameters(), lr=lr)
