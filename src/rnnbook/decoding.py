@@ -1,11 +1,12 @@
-"""Generating text from a language model: greedy decoding and sampling with a temperature.
-Chapter 2 (temperature) and Chapter 3 (samples); Assignment 2 writes its own.
+"""Generating text: sampling from a language model with a temperature (Chapters 2-3; Assignment 2 writes
+its own), and greedy search for encoder-decoders through ``step(tokens, state)`` (Chapters 4-7).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -54,3 +55,40 @@ def sample(model: nn.Module, prime: Sequence[int], max_len: int, temperature: fl
         logits, hidden = model(torch.tensor([[token]], device=device), hidden)
     model.train(was_training)
     return out
+
+
+def _batch_size(state) -> torch.Tensor:
+    """The first tensor of a decoding state (a tensor or a tuple of them; dimension 0 is the batch)."""
+    return state if isinstance(state, torch.Tensor) else state[0]
+
+
+@torch.no_grad()
+def greedy_search(step: Callable, state, sos: int, eos: int, max_len: int) -> list[list[int]]:
+    """Batched greedy decoding: each row starts from ``sos`` and takes the arg-max token at every step.
+
+    ``step(tokens [N] long, state) -> (scores [N, V], state)`` (logits or log-probabilities: the
+    arg-max is the same). A row stops at its first ``eos``; all stop after ``max_len`` steps. Returns
+    one list of token ids per row, without ``sos`` and ``eos``.
+    """
+    first = _batch_size(state)
+    n = first.size(0)
+    tokens = torch.full((n,), sos, dtype=torch.long, device=first.device)
+    done = torch.zeros(n, dtype=torch.bool, device=first.device)
+    out: list[list[int]] = [[] for _ in range(n)]
+    for _ in range(max_len):
+        scores, state = step(tokens, state)
+        tokens = scores.argmax(dim=-1)
+        for row in (~done & (tokens != eos)).nonzero().flatten().tolist():
+            out[row].append(int(tokens[row]))
+        done |= tokens == eos
+        if bool(done.all()):
+            break
+    return out
+
+
+def model_step(model: nn.Module) -> Callable:
+    """A model's ``decode_step`` as ``step(tokens, state) -> (log_softmax(logits), state)``."""
+    def step(tokens, state):
+        logits, state = model.decode_step(tokens, state)
+        return F.log_softmax(logits, dim=-1), state
+    return step
