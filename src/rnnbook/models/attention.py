@@ -7,6 +7,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .seq2seq import Encoder
+
 
 def masked_softmax(scores: torch.Tensor, mask: torch.Tensor | None, dim: int = -1) -> torch.Tensor:
     """``softmax(scores)`` over ``dim`` with the positions where ``mask`` is False left out.
@@ -132,6 +134,23 @@ class LuongDecoder(nn.Module):
         h_tilde = torch.tanh(self.W_c(torch.cat([context, h], dim=-1)))  # [B, H]
         return self.out(self.drop(h_tilde)), (hidden, h_tilde), weights
 
+    def forward(self, tokens, state, memory, mask):
+        """Many steps at once under teacher forcing (``tokens [B, T]``), the same numbers as ``step`` in a
+        loop: without input feeding the recurrent states do not depend on the attention, so one GRU call
+        computes them all and the attention runs over ``B * T`` queries at once.
+        Returns ``(logits [B, T, V], state, weights [B, T, S])``."""
+        if self.input_feeding:
+            raise ValueError("with input feeding every step needs the previous one: call step() in a loop")
+        hidden, _ = state
+        B, T = tokens.shape
+        output, hidden = self.rnn(self.drop(self.embedding(tokens)), hidden)          # [B, T, H]
+        h = output.reshape(B * T, -1)
+        context, weights = self.attention(h, memory.repeat_interleave(T, 0), memory.repeat_interleave(T, 0),
+                                          mask.repeat_interleave(T, 0))
+        h_tilde = torch.tanh(self.W_c(torch.cat([context, h], dim=-1)))
+        logits = self.out(self.drop(h_tilde)).view(B, T, -1)
+        return logits, (hidden, h_tilde.view(B, T, -1)[:, -1]), weights.view(B, T, -1)
+
 
 class BahdanauDecoder(nn.Module):
     """Attend before the RNN step, with the previous state (Bahdanau et al. 2015).
@@ -165,3 +184,78 @@ class BahdanauDecoder(nn.Module):
 
 
 DECODERS = {"luong": LuongDecoder, "bahdanau": BahdanauDecoder}
+
+
+class AttentionSeq2Seq(nn.Module):
+    """``rnnbook.models.seq2seq.Encoder`` + an attention decoder, with ``Seq2Seq``'s interface:
+    ``forward(src, src_lengths, tgt, teacher_forcing, generator) -> logits [B, T-1, V]`` and the decoding
+    pair ``start``/``decode_step``, whose state is ``(hidden [N, L, H], *decoder extras, memory [N, S, C],
+    mask [N, S])``, batch first. ``attention_weights`` gives the maps for heatmaps."""
+
+    def __init__(self, encoder: nn.Module, decoder: LuongDecoder | BahdanauDecoder):
+        super().__init__()
+        if encoder.num_layers != decoder.num_layers or encoder.decoder_hidden_dim != decoder.hidden_dim:
+            raise ValueError(
+                f"the encoder bridges to {encoder.num_layers} layer(s) of size {encoder.decoder_hidden_dim}, "
+                f"but the decoder has {decoder.num_layers} of size {decoder.hidden_dim}; make them agree")
+        self.encoder, self.decoder = encoder, decoder
+
+    def encode(self, src, src_lengths):
+        """``(memory [B, S, C], mask [B, S], first decoder state)``."""
+        memory, init = self.encoder(src, src_lengths)
+        mask = torch.arange(memory.shape[1], device=memory.device)[None, :] < src_lengths.to(memory.device)[:, None]
+        return memory, mask, self.decoder.init_state(init)
+
+    def forward(self, src, src_lengths, tgt, teacher_forcing: float = 1.0, generator: torch.Generator | None = None,
+                return_weights: bool = False):
+        """Logits ``[B, T-1, V]`` for ``tgt[:, 1:]``; the coin per sentence and step is
+        ``torch.rand(B, generator=generator) < teacher_forcing`` (True feeds the ground truth), as in
+        ``Seq2Seq``. With ``return_weights`` also the attention ``[B, T-1, S]``."""
+        memory, mask, state = self.encode(src, src_lengths)
+        if teacher_forcing >= 1.0 and isinstance(self.decoder, LuongDecoder) and not self.decoder.input_feeding:
+            logits, _, weights = self.decoder(tgt[:, :-1], state, memory, mask)
+            return (logits, weights) if return_weights else logits
+        inputs, steps, maps = tgt[:, 0], [], []
+        for t in range(1, tgt.size(1)):
+            logits, state, weights = self.decoder.step(inputs, state, memory, mask)
+            steps.append(logits)
+            maps.append(weights)
+            if t < tgt.size(1) - 1:
+                coin = torch.rand(tgt.size(0), generator=generator).to(tgt.device) < teacher_forcing
+                inputs = torch.where(coin, tgt[:, t], logits.argmax(-1))
+        logits = torch.stack(steps, dim=1)
+        return (logits, torch.stack(maps, dim=1)) if return_weights else logits
+
+    @torch.no_grad()
+    def attention_weights(self, src, src_lengths, tgt) -> torch.Tensor:
+        """Teacher-forced attention ``[B, T-1, S]``: row ``t`` is where the decoder looked while predicting
+        ``tgt[:, t + 1]`` (pass the model's own translation to see how it made it)."""
+        return self(src, src_lengths, tgt, return_weights=True)[1]
+
+    def start(self, src, src_lengths) -> tuple[torch.Tensor, ...]:
+        memory, mask, state = self.encode(src, src_lengths)
+        return (state[0].transpose(0, 1).contiguous(), *state[1:], memory, mask)
+
+    def decode_step(self, tokens, state):
+        """One step for ``tokens [N]``: ``(logits [N, V], new state)``."""
+        hidden, extras, memory, mask = state[0].transpose(0, 1).contiguous(), state[1:-2], state[-2], state[-1]
+        logits, new, _ = self.decoder.step(tokens, (hidden, *extras), memory, mask)
+        return logits, (new[0].transpose(0, 1), *new[1:], memory, mask)
+
+
+def build_attention_seq2seq(src_vocab_size: int, tgt_vocab_size: int, *, embed_dim: int, hidden_dim: int,
+                            attention: str = "general", decoder: str = "luong", attn_size: int | None = None,
+                            encoder_hidden_dim: int | None = None, num_layers: int = 1, dropout: float = 0.0,
+                            input_feeding: bool = False, pad_index: int = 0) -> AttentionSeq2Seq:
+    """Chapter 4's bidirectional GRU encoder (``encoder_hidden_dim`` per direction, default ``hidden_dim // 2`` so the
+    memory has the decoder's size and dot attention applies) and a Luong or Bahdanau decoder."""
+    enc_hidden = encoder_hidden_dim or hidden_dim // 2
+    encoder = Encoder(src_vocab_size, embed_dim, enc_hidden, num_layers, dropout, decoder_hidden_dim=hidden_dim,
+                      pad_index=pad_index)
+    attn = make_attention(attention, hidden_dim, encoder.output_dim, attn_size)
+    kwargs = {"input_feeding": input_feeding} if decoder == "luong" else {}
+    if decoder not in DECODERS:
+        raise ValueError(f"decoder must be one of {', '.join(DECODERS)}, not {decoder!r}")
+    dec = DECODERS[decoder](tgt_vocab_size, embed_dim, hidden_dim, encoder.output_dim, attn, num_layers=num_layers,
+                            dropout=dropout, pad_index=pad_index, **kwargs)
+    return AttentionSeq2Seq(encoder, dec)

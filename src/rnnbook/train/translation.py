@@ -21,7 +21,7 @@ from .. import decoding, metrics
 from ..data import batching, parallel, vocab
 from ..data.datasets import cache_dir
 from ..data.parallel import TranslationData, batches
-from ..models import seq2seq
+from ..models import attention, seq2seq
 from . import loop
 from .loop import History, run_epochs
 
@@ -132,12 +132,18 @@ def bleu(model: nn.Module, data: TranslationData, split: str = "test", *, max_le
     return score, signature, hyps
 
 
-# Model kinds a config may name; Chapter 5 registers "attention" here.
+# Model kinds a config may name: "seq2seq" (Chapter 4) and "attention" (Chapter 5).
 MODEL_BUILDERS: dict[str, Callable[[dict, TranslationData], nn.Module]] = {
     "seq2seq": lambda cfg, data: seq2seq.build_seq2seq(
         len(data.src_vocab), len(data.tgt_vocab), embed_dim=cfg["embed_dim"], hidden_dim=cfg["hidden_dim"],
         num_layers=cfg.get("num_layers", 1), dropout=cfg.get("dropout", 0.0),
         bidirectional=cfg.get("bidirectional", True), pad_index=data.pad_index),
+    "attention": lambda cfg, data: attention.build_attention_seq2seq(
+        len(data.src_vocab), len(data.tgt_vocab), embed_dim=cfg["embed_dim"], hidden_dim=cfg["hidden_dim"],
+        attention=cfg.get("attention", "general"), decoder=cfg.get("decoder", "luong"),
+        attn_size=cfg.get("attn_size"), encoder_hidden_dim=cfg.get("encoder_hidden_dim"),
+        num_layers=cfg.get("num_layers", 1), dropout=cfg.get("dropout", 0.0),
+        input_feeding=cfg.get("input_feeding", False), pad_index=data.pad_index),
 }
 
 DATA_KEYS = ("corpus", "source", "target", "max_len", "limit", "eval_limit", "min_freq", "reverse_source")
