@@ -50,9 +50,10 @@ def with_cell(nb, grade_id: str, source: str):
     return changed
 
 
-def mutants_of(assignment: str) -> dict[str, tuple[str, str]]:
+def mutants_of(assignment: str, kind: str = "MUTANTS") -> dict[str, tuple[str, str]]:
+    """MUTANTS (wrong answers) or ALTERNATIVES (right answers written differently) of an assignment."""
     try:
-        return importlib.import_module(f"mutants.{assignment}").MUTANTS
+        return getattr(importlib.import_module(f"mutants.{assignment}"), kind, {})
     except ModuleNotFoundError:
         return {}
 
@@ -79,6 +80,9 @@ def graded(request, tmp_path_factory):
     mutants = mutants_of(assignment)
     for name, (grade_id, code) in mutants.items():
         nbformat.write(with_cell(source, grade_id, code), subs / f"{name}.ipynb")
+    alternatives = mutants_of(assignment, "ALTERNATIVES")
+    for name, (grade_id, code) in alternatives.items():
+        nbformat.write(with_cell(source, grade_id, code), subs / f"{name}.ipynb")
     extra = HOSTILE.get(assignment)
     if extra:
         extra(source, subs)
@@ -86,7 +90,7 @@ def graded(request, tmp_path_factory):
     assert result.returncode == 0, result.stdout + result.stderr
     release_nb = nbformat.read(work / "template" / "release" / assignment / f"{assignment}.ipynb", as_version=4)
     return {"assignment": assignment, "table": read_table(work / f"grades_{assignment}.csv"), "work": work,
-            "subs": subs, "mutants": mutants, "items": autograded_items(release_nb), "stdout": result.stdout}
+            "subs": subs, "mutants": mutants, "alternatives": alternatives, "items": autograded_items(release_nb), "stdout": result.stdout}
 
 
 def test_solution_earns_full_marks(graded):
@@ -122,6 +126,13 @@ def test_wrong_versions_lose_points(graded):
         if item_points is None or float(row[grade_id]) >= item_points:
             survivors.append(f"{name} ({grade_id}: {row.get(grade_id)})")
     assert not survivors, f"{graded['assignment']}: wrong versions kept full marks: {survivors}"
+
+
+def test_correct_alternatives_keep_full_marks(graded):
+    for name in graded["alternatives"]:
+        row = graded["table"][name]
+        lost = {item: row[item] for item, points in graded["items"].items() if float(row[item]) != points}
+        assert not lost, f"{graded['assignment']}: the correct variant {name} lost points: {lost}"
 
 
 def test_summary_and_feedback(graded):
