@@ -1,12 +1,13 @@
-"""Generating text from a language model: greedy decoding and sampling with a temperature
-(Chapter 2, Chapter 3 samples; Assignment 2 writes its own), and beam search, one sentence or a batch
-at a time (Chapter 6; Assignment 6 writes its own).
+"""Generating text: sampling from a language model with a temperature (Chapters 2-3; Assignment 2 writes
+its own), greedy search for encoder-decoders through ``step(tokens, state)`` (Chapters 4-7), and beam
+search, one sentence or a batch at a time (Chapter 6; Assignment 6 writes its own).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -57,6 +58,43 @@ def sample(model: nn.Module, prime: Sequence[int], max_len: int, temperature: fl
     return out
 
 
+def _batch_size(state) -> torch.Tensor:
+    """The first tensor of a decoding state (a tensor or a tuple of them; dimension 0 is the batch)."""
+    return state if isinstance(state, torch.Tensor) else state[0]
+
+
+@torch.no_grad()
+def greedy_search(step: Callable, state, sos: int, eos: int, max_len: int) -> list[list[int]]:
+    """Batched greedy decoding: each row starts from ``sos`` and takes the arg-max token at every step.
+
+    ``step(tokens [N] long, state) -> (scores [N, V], state)`` (logits or log-probabilities: the
+    arg-max is the same). A row stops at its first ``eos``; all stop after ``max_len`` steps. Returns
+    one list of token ids per row, without ``sos`` and ``eos``.
+    """
+    first = _batch_size(state)
+    n = first.size(0)
+    tokens = torch.full((n,), sos, dtype=torch.long, device=first.device)
+    done = torch.zeros(n, dtype=torch.bool, device=first.device)
+    out: list[list[int]] = [[] for _ in range(n)]
+    for _ in range(max_len):
+        scores, state = step(tokens, state)
+        tokens = scores.argmax(dim=-1)
+        for row in (~done & (tokens != eos)).nonzero().flatten().tolist():
+            out[row].append(int(tokens[row]))
+        done |= tokens == eos
+        if bool(done.all()):
+            break
+    return out
+
+
+def model_step(model: nn.Module) -> Callable:
+    """A model's ``decode_step`` as ``step(tokens, state) -> (log_softmax(logits), state)``."""
+    def step(tokens, state):
+        logits, state = model.decode_step(tokens, state)
+        return F.log_softmax(logits, dim=-1), state
+    return step
+
+
 # ---------------------------------------------------------------- beam search (Chapter 6, Assignment 6)
 # `step(tokens [N] long, state) -> (log_probs [N, V], state)` advances N hypotheses by one token; `state`
 # is a tensor or a tuple of tensors whose first dimension is N, so the search can reorder it without
@@ -101,7 +139,7 @@ def beam_search(step, state, sos: int, eos: int, beam_size: int, max_len: int, n
     """
     live: list[tuple[list[int], float]] = [([], 0.0)]
     finished: list[tuple[list[int], float]] = []
-    device = (state if isinstance(state, torch.Tensor) else state[0]).device
+    device = _batch_size(state).device
     tokens = torch.tensor([sos], device=device)
     for _ in range(max_len):
         log_probs, state = step(tokens, state)
@@ -135,7 +173,7 @@ def batched_beam_search(step, state, sos: int, eos: int, beam_size: int, max_len
     """``beam_search`` for B sentences at once (``state``'s first dimension is B): one ``step`` call per
     time step over the live rows of all sentences still searching; returns B lists, each equal to
     ``beam_search`` on that sentence alone."""
-    first = state if isinstance(state, torch.Tensor) else state[0]
+    first = _batch_size(state)
     batch, device = first.shape[0], first.device
     sentence = torch.arange(batch, device=device)          # the sentence of each live row
     scores = torch.zeros(batch, dtype=torch.float64, device=device)

@@ -1,5 +1,6 @@
-"""Evaluation metrics: word precision/recall/F1 and BLEU written out step by step (Chapter 7, the
-references for Assignment 6's hidden tests), next to sacrebleu's scores and signatures (Chapters 5-7).
+"""Evaluation numbers shared by the chapters: BLEU through sacrebleu with its signature (Chapters 4-7),
+and word precision/recall/F1 and BLEU written out step by step (Chapter 7; the references for
+Assignment 6's hidden tests).
 """
 from __future__ import annotations
 
@@ -8,9 +9,27 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+
+# --- BLEU via sacrebleu (h9: Chapter 4; a thin wrapper, kept separate from other metrics) ---
+def corpus_bleu_report(hyps: Sequence[str], refs: Sequence[str], **options) -> tuple[float, str]:
+    """Corpus BLEU of ``hyps`` against one reference each: ``(score, sacrebleu signature)``.
+
+    ``options`` go to ``sacrebleu.metrics.BLEU`` (for example ``lowercase=True``, ``tokenize="none"``);
+    the signature records them, so always print it beside the score.
+    """
+    from sacrebleu.metrics import BLEU
+
+    if len(hyps) != len(refs):
+        raise ValueError(f"{len(hyps)} hypotheses but {len(refs)} references: give one reference per hypothesis")
+    bleu = BLEU(**options)
+    score = bleu.corpus_score(list(hyps), [list(refs)])
+    return float(score.score), str(bleu.get_signature())
+# --- end BLEU via sacrebleu ---
+
+
 # ---------------------------------------------------------------- word overlap and BLEU (h11)
-# Everything here works on str.split() tokens, as sacrebleu does with tokenize="none"; sacrebleu_bleu
-# below runs sacrebleu itself with a real tokenizer. References follow sacrebleu's layout: a corpus has
+# Everything here works on str.split() tokens, as sacrebleu does with tokenize="none" (corpus_bleu_report
+# above runs sacrebleu itself, with a real tokenizer). References follow sacrebleu's layout: a corpus has
 # reference *streams*, references[k][i] being the k-th reference of sentence i.
 
 MAX_ORDER = 4
@@ -133,11 +152,3 @@ def sentence_bleu(hypothesis: str, references: Sequence[str]) -> Bleu:
     """Sentence BLEU as sacrebleu computes it: exp smoothing and the effective order."""
     return bleu_from_stats(sentence_stats(hypothesis, references), "exp", effective_order=True)
 
-
-def sacrebleu_bleu(hypotheses: Sequence[str], references: Sequence[str], tokenize: str = "13a"):
-    """sacrebleu's corpus BLEU for detokenised text and one reference a sentence, and its signature."""
-    import sacrebleu
-
-    metric = sacrebleu.BLEU(tokenize=tokenize)
-    result = metric.corpus_score(list(hypotheses), [list(references)])
-    return result, str(metric.get_signature())

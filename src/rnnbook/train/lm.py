@@ -6,11 +6,9 @@ Vocabulary-agnostic: ``data`` is a batchified token stream ``[B, L]`` (see
 """
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -18,6 +16,7 @@ from torch import nn
 
 from ..data.batching import lm_chunks
 from ..utils import progress
+from .loop import History, make_optimizer, run_epochs  # noqa: F401  (History: fit's return type)
 
 
 def detach_hidden(hidden):
@@ -105,32 +104,6 @@ def evaluate(model: nn.Module, data: torch.Tensor, bptt: int, device=None) -> fl
     return total / max(count, 1)
 
 
-@dataclass
-class History:
-    """Per-epoch record of a ``fit`` run (losses are mean cross-entropy per token, in nats)."""
-
-    train_loss: list[float] = field(default_factory=list)
-    valid_loss: list[float] = field(default_factory=list)
-    epoch_seconds: list[float] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
-
-    @property
-    def train_ppl(self) -> list[float]:
-        return [math.exp(v) for v in self.train_loss]
-
-    @property
-    def valid_ppl(self) -> list[float]:
-        return [math.exp(v) for v in self.valid_loss]
-
-    @property
-    def best_valid_loss(self) -> float:
-        return min(self.valid_loss) if self.valid_loss else math.inf
-
-    @property
-    def seconds(self) -> float:
-        return sum(self.epoch_seconds)
-
-
 def fit(model: nn.Module, train_data: torch.Tensor, valid_data: torch.Tensor, *, epochs: int, bptt: int,
         lr: float, clip: float | None, device=None, max_seconds: float | None = None,
         optimizer: str | torch.optim.Optimizer = "sgd", anneal: float | None = 4.0, keep_best: bool = True,
@@ -147,35 +120,17 @@ def fit(model: nn.Module, train_data: torch.Tensor, valid_data: torch.Tensor, *,
     device = _device_of(model, device)
     model.to(device)
     train_data, valid_data = train_data.to(device), valid_data.to(device)
-    if isinstance(optimizer, str):
-        kinds = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}
-        if optimizer not in kinds:
-            raise ValueError(f"optimizer must be 'sgd', 'adam' or an optimizer instance, not {optimizer!r}")
-        optimizer = kinds[optimizer](model.parameters(), lr=lr)
-    start = time.monotonic()
-    deadline = start + max_seconds if max_seconds is not None else None
-    history, best_state = History(), None
-    bar = progress(range(epochs), desc="epochs")
-    for _ in bar:
-        t0 = time.monotonic()
+    optimizer = make_optimizer(model, optimizer, lr)
+
+    def train_one(deadline):
         if train_fn is None:
-            train_loss = train_epoch(model, train_data, bptt, optimizer, clip, deadline=deadline)
-        else:
-            train_loss = float(train_fn(model, train_data, bptt, optimizer, clip))
-        valid_loss = float((eval_fn or evaluate)(model, valid_data, bptt))
-        history.train_loss.append(train_loss)
-        history.valid_loss.append(valid_loss)
-        history.epoch_seconds.append(time.monotonic() - t0)
-        history.lr.append(optimizer.param_groups[0]["lr"])
-        bar.set_postfix(train_ppl=f"{math.exp(train_loss):.1f}", valid_ppl=f"{math.exp(valid_loss):.1f}")
-        if valid_loss <= history.best_valid_loss:
-            if keep_best:
-                best_state = copy.deepcopy(model.state_dict())
-        elif anneal:
-            for group in optimizer.param_groups:
-                group["lr"] /= anneal
-        if deadline is not None and time.monotonic() >= deadline:
-            break
-    if keep_best and best_state is not None:
-        model.load_state_dict(best_state)
-    return history
+            return train_epoch(model, train_data, bptt, optimizer, clip, deadline=deadline)
+        return train_fn(model, train_data, bptt, optimizer, clip)
+
+    def divide_lr():
+        for group in optimizer.param_groups:
+            group["lr"] /= anneal
+
+    return run_epochs(model, optimizer, epochs=epochs, train_one=train_one,
+                      validate=lambda: (eval_fn or evaluate)(model, valid_data, bptt), max_seconds=max_seconds,
+                      keep_best=keep_best, on_no_improvement=divide_lr if anneal else None)
