@@ -87,6 +87,14 @@ MUTANTS: dict[str, tuple[str, str]] = {
         "new = self.cell(torch.cat([embedded, context], dim=-1), hidden)\n"),
         (_B_OUT + "\n        return logits, hidden, weights",
          _B_OUT + "\n        return logits, new, weights")),
+    # ---- plot_attention (1 point: the layout of the picture)
+    "plot_transposed": _swap("plot_attention", ("torch.as_tensor(weights).detach().cpu().numpy()",
+                                                "torch.as_tensor(weights).detach().cpu().numpy().T")),
+    "plot_labels_on_wrong_axes": _swap(
+        "plot_attention",
+        ("ax.set_xticks(range(len(src_tokens)), labels=list(src_tokens)", "ax.set_xticks(range(len(tgt_tokens)), labels=list(tgt_tokens)"),
+        ("ax.set_yticks(range(len(tgt_tokens)), labels=list(tgt_tokens))", "ax.set_yticks(range(len(src_tokens)), labels=list(src_tokens))")),
+    "plot_no_axis_names": _swap("plot_attention", ('    ax.set_xlabel("source")\n    ax.set_ylabel("target (predicted token)")\n', "")),
 }
 
 ALTERNATIVES: dict[str, tuple[str, str]] = {

@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .seq2seq import Encoder
+from .seq2seq import Encoder, Seq2Seq
 
 
 def masked_softmax(scores: torch.Tensor, mask: torch.Tensor | None, dim: int = -1) -> torch.Tensor:
@@ -186,19 +186,12 @@ class BahdanauDecoder(nn.Module):
 DECODERS = {"luong": LuongDecoder, "bahdanau": BahdanauDecoder}
 
 
-class AttentionSeq2Seq(nn.Module):
-    """``rnnbook.models.seq2seq.Encoder`` + an attention decoder, with ``Seq2Seq``'s interface:
+class AttentionSeq2Seq(Seq2Seq):
+    """``rnnbook.models.seq2seq.Encoder`` + an attention decoder (``LuongDecoder``/``BahdanauDecoder``),
+    with ``Seq2Seq``'s constructor checks and interface:
     ``forward(src, src_lengths, tgt, teacher_forcing, generator) -> logits [B, T-1, V]`` and the decoding
     pair ``start``/``decode_step``, whose state is ``(hidden [N, L, H], *decoder extras, memory [N, S, C],
     mask [N, S])``, batch first. ``attention_weights`` gives the maps for heatmaps."""
-
-    def __init__(self, encoder: nn.Module, decoder: LuongDecoder | BahdanauDecoder):
-        super().__init__()
-        if encoder.num_layers != decoder.num_layers or encoder.decoder_hidden_dim != decoder.hidden_dim:
-            raise ValueError(
-                f"the encoder bridges to {encoder.num_layers} layer(s) of size {encoder.decoder_hidden_dim}, "
-                f"but the decoder has {decoder.num_layers} of size {decoder.hidden_dim}; make them agree")
-        self.encoder, self.decoder = encoder, decoder
 
     def encode(self, src, src_lengths):
         """``(memory [B, S, C], mask [B, S], first decoder state)``."""

@@ -236,6 +236,12 @@ BOOK_CONFIGS: dict[str, dict] = {
     },
 }
 
+# Chapter 5's model, decoded again by Chapters 6-7: Chapter 4's data, sizes and budget, with a Bahdanau
+# decoder and concat attention (keep stable: later chapters rely on its cached weights).
+BOOK_CONFIGS["attention"] = {
+    **BOOK_CONFIGS["seq2seq"], "model": "attention", "decoder": "bahdanau", "attention": "concat",
+    "hash_modules": ["rnnbook.models.attention"],
+}
 
 # --- beam-search translation (h11: Chapters 6-7, benchmarks/beam_batched.py) ---
 @torch.no_grad()
