@@ -255,3 +255,30 @@ BOOK_CONFIGS["attention"] = {
     **BOOK_CONFIGS["seq2seq"], "model": "attention", "decoder": "bahdanau", "attention": "concat",
     "max_seconds": 90, "hash_modules": ["rnnbook.models.attention"],
 }
+
+# --- beam-search translation (h11: Chapters 6-7, benchmarks/beam_batched.py) ---
+@torch.no_grad()
+def beam_translate(model: nn.Module, data: TranslationData, sources: Sequence[Sequence[int]] | Sequence[str], *,
+                   beam_size: int = 5, alpha: float = 0.0, max_len: int = 50, batch_size: int = 64,
+                   batched: bool = True) -> list[str]:
+    """Beam-search translations (space-joined target tokens) of source sentences; ``batched=False``
+    searches one sentence at a time (same results, for timing the difference)."""
+    device = next(model.parameters()).device
+    model.eval()
+    ids = [data.encode_source(s) if isinstance(s, str) else list(s) for s in sources]
+    step = decoding.model_step(model)
+    out: list[str] = []
+    for start in range(0, len(ids), batch_size):
+        chunk = [s if s else [data.src_vocab.unk_index] for s in ids[start:start + batch_size]]
+        src, lengths = batching.pad_batch(chunk, data.src_vocab.pad_index)
+        state = model.start(src.to(device), lengths.to(device))
+        if batched:
+            found = decoding.batched_beam_search(step, state, data.sos_index, data.eos_index, beam_size, max_len,
+                                                 alpha=alpha)
+        else:
+            found = [decoding.beam_search(step, decoding.reorder_state(state, torch.tensor([row], device=device)),
+                                          data.sos_index, data.eos_index, beam_size, max_len, alpha=alpha)
+                     for row in range(len(chunk))]
+        out.extend(data.decode_target(best[0][0]) if best else "" for best in found)
+    return out
+# --- end beam-search translation ---
