@@ -93,3 +93,62 @@ def test_gru_update_conventions_are_equivalent_up_to_sign():
     z_writes = torch.sigmoid(-(x @ W_iz.T + b_iz + h @ W_hz.T + b_hz))     # negated update gate
     with torch.no_grad():
         torch.testing.assert_close((1 - z_writes) * h + z_writes * n, cell(x, h))
+
+
+def test_jacobian_product_has_the_latest_step_on_the_left():
+    """Chapter 2: dh_T/dh_t = D_T W D_{T-1} W ... D_{t+1} W with D_s = diag(tanh'(a_s))."""
+    torch.manual_seed(0)
+    H, T = 4, 5
+    W, U = torch.randn(H, H, dtype=torch.double), torch.randn(H, 3, dtype=torch.double)
+    xs = torch.randn(T, 3, dtype=torch.double)
+    h0 = torch.randn(H, dtype=torch.double)
+
+    def run(h):
+        for x in xs:
+            h = torch.tanh(W @ h + U @ x)
+        return h
+
+    jac = torch.autograd.functional.jacobian(run, h0)
+    factors, h = [], h0
+    for x in xs:
+        h = torch.tanh(W @ h + U @ x)
+        factors.append(torch.diag(1 - h ** 2) @ W)
+    latest_left = torch.linalg.multi_dot(factors[::-1])
+    earliest_left = torch.linalg.multi_dot(factors)
+    torch.testing.assert_close(jac, latest_left)
+    assert not torch.allclose(jac, earliest_left)
+
+
+def test_embedding_is_not_w_xh_but_a_factor_of_it():
+    """Chapter 2: with nn.Embedding before nn.RNN the input term is W_ih E^T onehot(x)."""
+    torch.manual_seed(0)
+    V, E, H = 6, 3, 5
+    embed, rnn = nn.Embedding(V, E), nn.RNN(E, H, batch_first=True)
+    x = torch.randint(0, V, (2, 4))
+    effective = rnn.weight_ih_l0 @ embed.weight.T          # [H, V], rank <= E
+    onehot = torch.nn.functional.one_hot(x, V).float()
+    torch.testing.assert_close(embed(x) @ rnn.weight_ih_l0.T, onehot @ effective.T)
+    assert torch.linalg.matrix_rank(effective.detach()) <= E
+
+
+def test_bidirectional_output_sees_the_next_token_and_unidirectional_does_not():
+    torch.manual_seed(0)
+    x = torch.randn(1, 6, 4)
+    changed = x.clone()
+    changed[0, 4] += 1.0
+    for bidirectional, moves in ((False, False), (True, True)):
+        lstm = nn.LSTM(4, 8, batch_first=True, bidirectional=bidirectional)
+        with torch.no_grad():
+            delta = (lstm(changed)[0][0, 3] - lstm(x)[0][0, 3]).abs().max().item()
+        assert (delta > 1e-6) == moves
+
+
+def test_truncated_bptt_sends_no_gradient_past_the_window():
+    from rnnbook.train.lm import detach_hidden
+    torch.manual_seed(0)
+    lstm = nn.LSTM(3, 5, batch_first=True)
+    first, second = torch.randn(2, 4, 3, requires_grad=True), torch.randn(2, 4, 3)
+    _, state = lstm(first)
+    out, _ = lstm(second, detach_hidden(state))
+    out.sum().backward()
+    assert first.grad is None
