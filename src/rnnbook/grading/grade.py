@@ -26,8 +26,9 @@ import nbformat
 from nbgrader import utils as nbutils
 
 from . import release as release_mod
-from .course import Course
-from .submissions import BadSubmission, Submission, collect, read_notebook, restore_missing_cells
+from .course import CELL_TIMEOUT, SUBMISSION_TIMEOUT, Course, CourseError
+from .sandbox import bwrap_problem
+from .submissions import BadSubmission, Submission, collect, read_notebook, repair
 from .worker import RESULT_FILE
 
 _TEST_CELL = re.compile(r"^test_(?P<item>.+?)(?:_(?:visible|hidden)(?:_\d+)?)?$")
@@ -66,15 +67,19 @@ def _zero_result(student: str, assignment: str, reason: str) -> dict:
     return {"student": student, "assignment": assignment, "status": "error", "reason": reason}
 
 
+_RUNNING: set[subprocess.Popen] = set()  # workers to stop if the batch is interrupted
+
+
 def _run_worker(course: Course, assignment: str, student: str, sandbox: Path, cell_timeout: int,
-                submission_timeout: int) -> dict:
+                submission_timeout: int, isolation: str) -> dict:
     cmd = [sys.executable, "-m", "rnnbook.grading.worker", str(course.root), assignment, student,
-           str(sandbox), str(cell_timeout)]
+           str(sandbox), str(cell_timeout), isolation]
     log = open(sandbox / "worker.log", "w")
     # One thread per kernel: several submissions run at once, and graded work is small.
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             start_new_session=True, cwd=sandbox, env=env)
+    _RUNNING.add(proc)
     try:
         proc.wait(timeout=submission_timeout)
     except subprocess.TimeoutExpired:
@@ -82,6 +87,7 @@ def _run_worker(course: Course, assignment: str, student: str, sandbox: Path, ce
         proc.wait()
         return _zero_result(student, assignment, f"grading took longer than {submission_timeout} s and was stopped")
     finally:
+        _RUNNING.discard(proc)
         log.close()
     result_path = sandbox / RESULT_FILE
     if proc.returncode != 0 or not result_path.is_file():
@@ -91,21 +97,25 @@ def _run_worker(course: Course, assignment: str, student: str, sandbox: Path, ce
 
 
 def grade_one(course: Course, assignment: str, submission: Submission, workdir: Path, template: Path,
-              release_nb: nbformat.NotebookNode, cell_timeout: int, submission_timeout: int) -> dict:
+              release_nb: nbformat.NotebookNode, cell_timeout: int, submission_timeout: int,
+              isolation: str = "bwrap") -> dict:
+    if submission.problem:
+        return _zero_result(submission.student, assignment, submission.problem)
     sandbox = workdir / "runs" / submission.student
     shutil.rmtree(sandbox, ignore_errors=True)
     target = sandbox / "submitted" / submission.student / assignment / f"{assignment}.ipynb"
     target.parent.mkdir(parents=True)
     try:
-        nb = read_notebook(submission.path)
+        nb, notes = read_notebook(submission.path)
     except BadSubmission as err:
         return _zero_result(submission.student, assignment, str(err))
-    restored = restore_missing_cells(nb, release_nb)
+    notes += repair(nb, release_nb)
     nbformat.write(nb, target)
     shutil.copy(template / "gradebook.db", sandbox / "gradebook.db")
     shutil.copytree(template / "release", sandbox / "release")
-    result = _run_worker(course, assignment, submission.student, sandbox, cell_timeout, submission_timeout)
-    result["restored_cells"] = restored
+    result = _run_worker(course, assignment, submission.student, sandbox, cell_timeout, submission_timeout,
+                         isolation)
+    result["repairs"] = [*submission.notes, *notes]
     feedback = sandbox / "feedback" / submission.student / assignment / f"{assignment}.html"
     if feedback.is_file():
         dest = workdir / "feedback" / submission.student / assignment / feedback.name
@@ -142,8 +152,7 @@ def write_table(results: list[dict], items: GradeItems, path: Path) -> list[list
         notes = []
         if result["status"] != "graded":
             notes.append(result.get("reason", ""))
-        if result.get("restored_cells"):
-            notes.append("restored deleted cells: " + ", ".join(result["restored_cells"]))
+        notes += result.get("repairs", [])
         if any(v is None for v in scores.values()):
             notes.append("needs manual grading: " + ", ".join(k for k, v in scores.items() if v is None))
         rows.append([result["student"], result["status"],
@@ -162,10 +171,24 @@ def format_table(rows: list[list[str]], max_note: int = 60) -> str:
     return "\n".join(lines)
 
 
-def grade(course: Course, assignment: str, submissions_dir: Path, workdir: Path, *, cell_timeout: int = 120,
-          submission_timeout: int = 900, jobs: int = 1, log=print) -> tuple[Path, list[list[str]]]:
+def isolation_mode(require_sandbox: bool, log=print) -> str:
+    """"bwrap" when kernels can be sandboxed here; else "rlimits", said loudly (or refused)."""
+    problem = bwrap_problem()
+    if problem is None:
+        return "bwrap"
+    if require_sandbox:
+        raise CourseError(f"--require-sandbox: {problem}; refusing to grade without a sandbox.")
+    log("!" * 78 + f"\nWARNING: submissions are NOT isolated: {problem}.\nLearners' code can read "
+        "and write what you can (solutions, gradebook, other students); only rlimits apply.\n" + "!" * 78)
+    return "rlimits"
+
+
+def grade(course: Course, assignment: str, submissions_dir: Path, workdir: Path, *,
+          cell_timeout: int = CELL_TIMEOUT, submission_timeout: int = SUBMISSION_TIMEOUT, jobs: int = 1,
+          require_sandbox: bool = False, log=print) -> tuple[Path, list[list[str]]]:
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
+    isolation = isolation_mode(require_sandbox, log)
     submissions = collect(Path(submissions_dir), assignment)
     if not submissions:
         raise BadSubmission(f"no notebooks in {submissions_dir} (expected <student>.ipynb files or "
@@ -179,7 +202,8 @@ def grade(course: Course, assignment: str, submissions_dir: Path, workdir: Path,
     results_dir.mkdir(parents=True, exist_ok=True)
 
     def work(sub: Submission) -> dict:
-        result = grade_one(course, assignment, sub, workdir, template, release_nb, cell_timeout, submission_timeout)
+        result = grade_one(course, assignment, sub, workdir, template, release_nb, cell_timeout, submission_timeout,
+                           isolation)
         (results_dir / f"{sub.student}.json").write_text(json.dumps(result, indent=1, sort_keys=True))
         scores = item_scores(result, items)
         got = sum(v for v in scores.values() if v is not None)
@@ -187,10 +211,28 @@ def grade(course: Course, assignment: str, submissions_dir: Path, workdir: Path,
                                                                   else f" ({result.get('reason', '')[:80]})"))
         return result
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        list(pool.map(work, submissions))
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    futures = {pool.submit(work, sub): sub for sub in submissions}
+    try:
+        for future in futures:
+            future.result()
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (see cli): keep what is finished, say what is not
+        for future in futures:
+            future.cancel()
+        for proc in list(_RUNNING):
+            os.killpg(proc.pid, signal.SIGKILL)
+        pool.shutdown(wait=True)
+        missing = [futures[f].student for f in futures if f.cancelled() or not f.done() or f.exception()]
+        csv_path, rows = _table(results_dir, items, workdir, assignment)
+        log(f"\nInterrupted: the table {csv_path} holds everyone graded so far. Not graded ({len(missing)}): "
+            f"{', '.join(missing)}. Run the same command again to grade them.")
+        raise
+    pool.shutdown()
+    return _table(results_dir, items, workdir, assignment)
+
+
+def _table(results_dir: Path, items: GradeItems, workdir: Path, assignment: str) -> tuple[Path, list[list[str]]]:
     # Every result for this assignment, including students graded in earlier runs: nothing is lost.
     results = [json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))]
     csv_path = workdir / f"grades_{assignment}.csv"
-    rows = write_table(results, items, csv_path)
-    return csv_path, rows
+    return csv_path, write_table(results, items, csv_path)

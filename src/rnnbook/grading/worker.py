@@ -3,7 +3,11 @@
 Running each student in a separate process, with a separate copy of the gradebook, means a
 hostile or crashing notebook can only ever cost its own grade.
 
-    python -m rnnbook.grading.worker ROOT ASSIGNMENT STUDENT SANDBOX CELL_TIMEOUT
+    python -m rnnbook.grading.worker ROOT ASSIGNMENT STUDENT SANDBOX CELL_TIMEOUT ISOLATION
+
+The worker is the grader's side: the learner's code runs only in the kernel, which sees nothing but
+``SANDBOX/scratch`` (ISOLATION ``bwrap``; ``rlimits`` without bubblewrap). The result is written
+here after the kernel is gone.
 """
 from __future__ import annotations
 
@@ -21,31 +25,24 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetG
                                     LimitOutput, SaveAutoGrades)
 from traitlets.config import Config
 
+from .cells import first_line_of_error
 from .course import COURSE_ID, configure
 from .preprocessors import GuardedExecute, HideHiddenTests, StderrToStdoutInTests
 
 RESULT_FILE = "result.json"
 
 
-def grading_config(root: Path, sandbox: Path, cell_timeout: int) -> Config:
+def grading_config(root: Path, sandbox: Path, cell_timeout: int, isolation: str = "bwrap") -> Config:
     c = Config()
     configure(c, root, sandbox, release_dir=sandbox / "release", cell_timeout=cell_timeout)
+    c.GuardedExecute.scratch_dir = str(sandbox / "scratch")
+    c.GuardedExecute.use_bwrap = isolation == "bwrap"
     c.Autograde.autograde_preprocessors = [
         GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
         StderrToStdoutInTests, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
     ]
     c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
     return c
-
-
-def first_line_of_error(cell) -> str | None:
-    for output in cell.get("outputs", []):
-        if output.output_type == "error":
-            message = f"{output.ename}: {output.evalue}".strip().rstrip(":")
-            return message.splitlines()[0][:300] if message else output.ename
-        if output.output_type == "stream" and output.name == "stderr":
-            return "wrote to stderr"
-    return None
 
 
 def read_scores(sandbox: Path, assignment: str, student: str) -> dict:
@@ -71,9 +68,9 @@ def read_scores(sandbox: Path, assignment: str, student: str) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    root, assignment, student, sandbox, cell_timeout = argv
+    root, assignment, student, sandbox, cell_timeout, isolation = argv
     root, sandbox = Path(root), Path(sandbox)
-    config = grading_config(root, sandbox, int(cell_timeout))
+    config = grading_config(root, sandbox, int(cell_timeout), isolation)
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     result: dict = {"student": student, "assignment": assignment}
     graded = api.autograde(assignment, student, force=True, create=True)
