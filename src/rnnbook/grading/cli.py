@@ -2,7 +2,8 @@
 
     course release [--check] [ASSIGNMENT ...]
     course check NOTEBOOK
-    course grade ASSIGNMENT SUBMISSIONS [--workdir DIR]
+    course grade ASSIGNMENT SUBMISSIONS [--workdir DIR] [--jobs N] [--require-sandbox]
+    course export {gradescope,canvas} ASSIGNMENT -o DIR
 """
 from __future__ import annotations
 
@@ -69,6 +70,17 @@ def _cmd_grade(args) -> int:
     return 0
 
 
+def _cmd_export(args) -> int:
+    from .export import canvas_csv, gradescope_zip
+
+    if args.format == "gradescope":
+        path = gradescope_zip(Course(find_root()), args.assignment, Path(args.output))
+    else:
+        path = canvas_csv(args.assignment, Path(args.workdir), Path(args.output))
+    print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="course", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -94,6 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--require-sandbox", action="store_true",
                    help="refuse to grade if kernels cannot run in the bubblewrap sandbox")
     p.set_defaults(func=_cmd_grade)
+
+    p = sub.add_parser("export", help="Gradescope autograder zip, or a Canvas CSV of a graded assignment")
+    p.add_argument("format", choices=["gradescope", "canvas"])
+    p.add_argument("assignment")
+    p.add_argument("-o", "--output", required=True, help="folder to write into")
+    p.add_argument("--workdir", default=os.environ.get("RNNBOOK_GRADING_DIR", str(Path.home() / "rnnbook-grading")),
+                   help="canvas: the --workdir `course grade` wrote its table into")
+    p.set_defaults(func=_cmd_export)
     return parser
 
 

@@ -11,6 +11,7 @@ Layout of the work folder (outside the repository):
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import re
@@ -18,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,34 +203,56 @@ def grade(course: Course, assignment: str, submissions_dir: Path, workdir: Path,
     results_dir = workdir / "results" / assignment
     results_dir.mkdir(parents=True, exist_ok=True)
 
+    finished: set[str] = set()
+    release_digest = hashlib.sha256(release_path.read_bytes()).hexdigest()
+
     def work(sub: Submission) -> dict:
+        digest = _digest(sub.path, release_digest)
+        previous = results_dir / f"{sub.student}.json"
+        if previous.is_file():  # resume: an unchanged submission graded by this release is kept
+            kept = json.loads(previous.read_text())
+            if kept.get("digest") == digest and kept.get("status") == "graded":
+                log(f"kept {sub.student}: unchanged since it was graded")
+                finished.add(sub.student)
+                return kept
         result = grade_one(course, assignment, sub, workdir, template, release_nb, cell_timeout, submission_timeout,
                            isolation)
+        result["digest"] = digest
+        if stopping.is_set():  # interrupted: this one was cut short, it is not a result
+            return result
         (results_dir / f"{sub.student}.json").write_text(json.dumps(result, indent=1, sort_keys=True))
+        finished.add(sub.student)
         scores = item_scores(result, items)
         got = sum(v for v in scores.values() if v is not None)
         log(f"graded {sub.student}: {got:g}/{items.total:g}" + ("" if result["status"] == "graded"
                                                                   else f" ({result.get('reason', '')[:80]})"))
         return result
 
+    stopping = threading.Event()
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     futures = {pool.submit(work, sub): sub for sub in submissions}
     try:
         for future in futures:
             future.result()
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (see cli): keep what is finished, say what is not
+        stopping.set()
         for future in futures:
             future.cancel()
         for proc in list(_RUNNING):
             os.killpg(proc.pid, signal.SIGKILL)
         pool.shutdown(wait=True)
-        missing = [futures[f].student for f in futures if f.cancelled() or not f.done() or f.exception()]
+        missing = [sub.student for sub in submissions if sub.student not in finished]
         csv_path, rows = _table(results_dir, items, workdir, assignment)
         log(f"\nInterrupted: the table {csv_path} holds everyone graded so far. Not graded ({len(missing)}): "
             f"{', '.join(missing)}. Run the same command again to grade them.")
         raise
     pool.shutdown()
     return _table(results_dir, items, workdir, assignment)
+
+
+def _digest(path: Path, release_digest: str) -> str:
+    content = b"" if path.is_symlink() or not path.is_file() else path.read_bytes()
+    return hashlib.sha256(content + release_digest.encode()).hexdigest()
 
 
 def _table(results_dir: Path, items: GradeItems, workdir: Path, assignment: str) -> tuple[Path, list[list[str]]]:

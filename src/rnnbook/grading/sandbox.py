@@ -124,10 +124,11 @@ def wrap(cmd: list[str], scratch: Path, limits: Limits, use_bwrap: bool) -> list
     if not use_bwrap:
         return limited
     args = [shutil.which("bwrap"), "--unshare-all", "--die-with-parent", "--new-session", "--hostname", "sandbox",
-            "--uid", "65534", "--gid", "65534", *_system_binds()]
-    for root in _readonly_roots():
+            "--uid", "65534", "--gid", "65534", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+            *_system_binds()]
+    for root in _readonly_roots():  # after /tmp: a root under /tmp must not be hidden by the tmpfs
         args += ["--ro-bind", str(root), str(root)]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--bind", str(scratch), str(scratch),
+    args += ["--bind", str(scratch), str(scratch),
              "--chdir", str(scratch), "--clearenv"]
     for key, value in sorted(kernel_env(scratch).items()):
         args += ["--setenv", key, value]
