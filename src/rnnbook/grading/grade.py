@@ -10,6 +10,7 @@ Layout of the work folder (outside the repository):
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -17,6 +18,8 @@ import os
 import re
 import shutil
 import signal
+import queue
+import select
 import subprocess
 import sys
 import threading
@@ -69,37 +72,63 @@ def _zero_result(student: str, assignment: str, reason: str) -> dict:
     return {"student": student, "assignment": assignment, "status": "error", "reason": reason}
 
 
-_RUNNING: set[subprocess.Popen] = set()  # workers to stop if the batch is interrupted
+class Worker:
+    """One job slot: a long-lived ``worker`` process, restarted after a crash or a timeout."""
 
+    def __init__(self, log_path: Path):
+        self.log_path, self.proc = log_path, None
 
-def _run_worker(course: Course, assignment: str, student: str, sandbox: Path, cell_timeout: int,
-                submission_timeout: int, isolation: str) -> dict:
-    cmd = [sys.executable, "-m", "rnnbook.grading.worker", str(course.root), assignment, student,
-           str(sandbox), str(cell_timeout), isolation]
-    log = open(sandbox / "worker.log", "w")
-    # One thread per kernel: several submissions run at once, and graded work is small.
-    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True, cwd=sandbox, env=env)
-    _RUNNING.add(proc)
-    try:
-        proc.wait(timeout=submission_timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)  # the worker and its kernel
-        proc.wait()
-        return _zero_result(student, assignment, f"grading took longer than {submission_timeout} s and was stopped")
-    finally:
-        _RUNNING.discard(proc)
-        log.close()
-    result_path = sandbox / RESULT_FILE
-    if proc.returncode != 0 or not result_path.is_file():
-        tail = (sandbox / "worker.log").read_text(errors="replace").strip().splitlines()[-2:]
-        return _zero_result(student, assignment, f"the grader crashed (exit {proc.returncode}): {' | '.join(tail)}")
-    return json.loads(result_path.read_text())
+    def start(self) -> None:
+        # One thread per kernel: several submissions run at once, and graded work is small.
+        env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+        with open(self.log_path, "a") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "rnnbook.grading.worker"], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True,
+                                         cwd=self.log_path.parent, env=env)
+
+    def grade(self, job: dict, timeout: float) -> str | None:
+        """None when the job finished; else why not (the worker is then stopped)."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.start()
+        try:
+            self.proc.stdin.write(json.dumps(job) + "\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            return self._crashed()
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not ready:
+            self.kill()
+            return f"grading took longer than {timeout:g} s and was stopped"
+        if not self.proc.stdout.readline():
+            return self._crashed()
+        return None
+
+    def _crashed(self) -> str:
+        code = self.proc.wait()
+        self.proc = None
+        tail = self.log_path.read_text(errors="replace").strip().splitlines()[-2:]
+        return f"the grader crashed (exit {code}): {' | '.join(tail)}"
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)  # the worker and its kernels
+            self.proc.wait()
+            self.proc = None
+
+    def finish(self, timeout: float) -> None:
+        """No more jobs: the worker writes the feedback pages, then exits."""
+        if self.proc is None:
+            return
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
 
 
 def grade_one(course: Course, assignment: str, submission: Submission, workdir: Path, template: Path,
-              release_nb: nbformat.NotebookNode, cell_timeout: int, submission_timeout: int,
+              release_nb: nbformat.NotebookNode, worker: Worker, cell_timeout: int, submission_timeout: int,
               isolation: str = "bwrap") -> dict:
     if submission.problem:
         return _zero_result(submission.student, assignment, submission.problem)
@@ -115,16 +144,27 @@ def grade_one(course: Course, assignment: str, submission: Submission, workdir: 
     nbformat.write(nb, target)
     shutil.copy(template / "gradebook.db", sandbox / "gradebook.db")
     shutil.copytree(template / "release", sandbox / "release")
-    result = _run_worker(course, assignment, submission.student, sandbox, cell_timeout, submission_timeout,
-                         isolation)
+    job = {"root": str(course.root), "assignment": assignment, "student": submission.student,
+           "sandbox": str(sandbox), "cell_timeout": cell_timeout, "isolation": isolation}
+    problem = worker.grade(job, submission_timeout)
+    result_path = sandbox / RESULT_FILE
+    if problem or not result_path.is_file():
+        result = _zero_result(submission.student, assignment, problem or "the grader wrote no result")
+    else:
+        result = json.loads(result_path.read_text())
+        result["feedback"] = str(workdir / "feedback" / submission.student / assignment / f"{assignment}.html")
     result["repairs"] = [*submission.notes, *notes]
-    feedback = sandbox / "feedback" / submission.student / assignment / f"{assignment}.html"
-    if feedback.is_file():
-        dest = workdir / "feedback" / submission.student / assignment / feedback.name
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(feedback, dest)
-        result["feedback"] = str(dest)
     return result
+
+
+def collect_feedback(workdir: Path, assignment: str, students: list[str]) -> None:
+    """Copy each student's feedback page from their folder to ``workdir/feedback``."""
+    for student in students:
+        page = workdir / "runs" / student / "feedback" / student / assignment / f"{assignment}.html"
+        if page.is_file():
+            dest = workdir / "feedback" / student / assignment / page.name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(page, dest)
 
 
 def item_scores(result: dict, items: GradeItems) -> dict[str, float | None]:
@@ -215,8 +255,12 @@ def grade(course: Course, assignment: str, submissions_dir: Path, workdir: Path,
                 log(f"kept {sub.student}: unchanged since it was graded")
                 finished.add(sub.student)
                 return kept
-        result = grade_one(course, assignment, sub, workdir, template, release_nb, cell_timeout, submission_timeout,
-                           isolation)
+        worker = idle.get()
+        try:
+            result = grade_one(course, assignment, sub, workdir, template, release_nb, worker, cell_timeout,
+                               submission_timeout, isolation)
+        finally:
+            idle.put(worker)
         result["digest"] = digest
         if stopping.is_set():  # interrupted: this one was cut short, it is not a result
             return result
@@ -229,7 +273,12 @@ def grade(course: Course, assignment: str, submissions_dir: Path, workdir: Path,
         return result
 
     stopping = threading.Event()
-    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    (workdir / "runs").mkdir(exist_ok=True)
+    workers = [Worker(workdir / "runs" / f".worker-{i}.log") for i in range(max(1, jobs))]
+    idle: queue.Queue[Worker] = queue.Queue()
+    for worker in workers:
+        idle.put(worker)
+    pool = ThreadPoolExecutor(max_workers=len(workers))
     futures = {pool.submit(work, sub): sub for sub in submissions}
     try:
         for future in futures:
@@ -238,8 +287,8 @@ def grade(course: Course, assignment: str, submissions_dir: Path, workdir: Path,
         stopping.set()
         for future in futures:
             future.cancel()
-        for proc in list(_RUNNING):
-            os.killpg(proc.pid, signal.SIGKILL)
+        for worker in workers:
+            worker.kill()
         pool.shutdown(wait=True)
         missing = [sub.student for sub in submissions if sub.student not in finished]
         csv_path, rows = _table(results_dir, items, workdir, assignment)
@@ -247,7 +296,12 @@ def grade(course: Course, assignment: str, submissions_dir: Path, workdir: Path,
             f"{', '.join(missing)}. Run the same command again to grade them.")
         raise
     pool.shutdown()
-    return _table(results_dir, items, workdir, assignment)
+    csv_path, rows = _table(results_dir, items, workdir, assignment)
+    log("writing feedback pages...")
+    for worker in workers:  # feedback after the grades: off the critical path of the table
+        worker.finish(timeout=submission_timeout)
+    collect_feedback(workdir, assignment, sorted(finished))
+    return csv_path, rows
 
 
 def _digest(path: Path, release_digest: str) -> str:
