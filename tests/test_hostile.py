@@ -28,6 +28,7 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(bwrap_problem() is not None, reason=f"no sandbox here: {bwrap_problem()}")]
 A1 = "a1_preprocessing"
 MARKER = "rnnbook-hostile-daemon"
+A1_ITEMS = {"tokenize": 3, "build_vocab": 4, "numericalize": 4, "pad_batch": 3, "run_packed": 4, "lm_batches": 4}
 
 
 def _source(assignment: str):
@@ -94,16 +95,18 @@ def _a1_cases(subs: Path, work: Path, port: int) -> dict:
                               "if p.isdigit() and int(p) > 2 and int(p) != os.getpid()] and False")
     attack("daemon", "subprocess.Popen([sys.executable, '-c', 'import time\\nwhile True: time.sleep(0.2)', "
                      f"'{MARKER}'], start_new_session=True) is None")
-    attack("fork_bomb", "[subprocess.Popen(['sleep', '600']) for _ in range(100000)] is None")
     attack("memory_bomb", "len(bytearray(1 << 40)) == 0")
-    attack("flood_one_line", "print('x' * 100_000_000) is not None")
     attack("flood_lines", "[print(i) for i in range(300_000)] is None and False")
     attack("sys_exit", "sys.exit(3)")
 
-    # Dying right after a definition costs that cell's item: the kernel is gone with the definition.
-    for name, code in (("exit_after_def", "exit()"), ("segfault", "import ctypes; ctypes.string_at(0)")):
-        nbformat.write(_append(src, "tokenize", code), subs / f"{name}.ipynb")
-        cases[name] = lambda row: float(row["tokenize"]) == 0 and float(row["total"]) == float(row["max"]) - 3
+    # Killing the kernel, or starving it (a fork bomb leaves it no thread to answer with, a 100 MB line
+    # can outlast the cell's time), costs the cell that did it: its definitions are gone with the kernel.
+    for name, code in (("exit_after_def", "exit()"), ("segfault", "import ctypes; ctypes.string_at(0)"),
+                       ("fork_bomb", "[subprocess.Popen(['sleep', '600']) for _ in range(100000)]"),
+                       ("flood_one_line", "print('x' * 100_000_000)")):
+        nbformat.write(_append(src, "tokenize", "import subprocess\n" + code), subs / f"{name}.ipynb")
+        cases[name] = lambda row: float(row["total"]) >= float(row["max"]) - 3 and all(
+            float(row[item]) == points for item, points in A1_ITEMS.items() if item != "tokenize")
 
     # Tampering with what the tests use, together with a wrong answer: the answer still loses.
     wrong_pad = "0, dtype=torch.long)"
@@ -142,7 +145,7 @@ def _a1_cases(subs: Path, work: Path, port: int) -> dict:
             "repaired the metadata of cell test_build_vocab_visible")
     damaged("deleted_cell", lambda nb: nb.cells.pop(cell_index(nb, "test_numericalize_visible")),
             "restored deleted cell test_numericalize_visible")
-    nbformat.write(nbformat.convert(src, 3), subs / "format_three.ipynb", version=3)
+    nbformat.write(nbformat.convert(copy.deepcopy(src), 3), subs / "format_three.ipynb", version=3)
     cases["format_three"] = lambda row: full(row) and "upgraded from notebook format 3" in row["note"]
 
     # Files and names.

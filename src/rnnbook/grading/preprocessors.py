@@ -133,6 +133,10 @@ class GuardedExecute(Execute):
             scratch = copy.deepcopy(self.nb.cells[index])
             try:
                 await super().async_execute_cell(scratch, index, store_history=False)
+                # A cell that ends its kernel on the way out (`exit()` after a definition) "succeeds";
+                # probe, so it is dropped from the replay instead of killing every kernel after it.
+                await super().async_execute_cell(NotebookNode(cell_type="code", source="pass", metadata={},
+                                                              outputs=[]), index, store_history=False)
             except (CellTimeoutError, DeadKernelError):
                 await self._fresh_kernel()
                 continue

@@ -102,7 +102,7 @@ def read_notebook(path: Path) -> tuple[nbformat.NotebookNode, list[str]]:
     except json.JSONDecodeError as err:
         raise BadSubmission(f"the file is not valid notebook JSON (line {err.lineno}, column {err.colno}: "
                             f"{err.msg}); was it saved completely?") from None
-    if not isinstance(data, dict) or "cells" not in data:
+    if not isinstance(data, dict) or not ("cells" in data or "worksheets" in data):  # format 4, or 3
         raise BadSubmission("the JSON is not a Jupyter notebook (it has no 'cells')")
     if data.get("nbformat", 4) < 4:
         notes.append(f"upgraded from notebook format {data.get('nbformat')}")
