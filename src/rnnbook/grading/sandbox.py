@@ -128,7 +128,7 @@ def wrap(cmd: list[str], scratch: Path, limits: Limits, use_bwrap: bool) -> list
             *_system_binds()]
     for root in _readonly_roots():  # after /tmp: a root under /tmp must not be hidden by the tmpfs
         args += ["--ro-bind", str(root), str(root)]
-    args += ["--bind", str(scratch), str(scratch),
+    args += ["--bind", str(scratch), str(scratch), "--remount-ro", "/",
              "--chdir", str(scratch), "--clearenv"]
     for key, value in sorted(kernel_env(scratch).items()):
         args += ["--setenv", key, value]
