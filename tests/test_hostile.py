@@ -7,7 +7,6 @@ answer if they succeed, so "full marks" means "the attack found nothing".
 from __future__ import annotations
 
 import copy
-import json
 import os
 import signal
 import socket

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
 from test_grading import COURSE, read_table, run_course
 
 pytestmark = pytest.mark.slow
