@@ -83,11 +83,13 @@ def _a1_cases(subs: Path, work: Path, port: int) -> dict:
     attack("read_own_gradebook", _any_readable([work / "runs" / "read_own_gradebook" / "gradebook.db",
                                                 work / "runs" / "read_own_gradebook" / "submitted"]))
     attack("read_other_students", _any_readable([subs / "bystander.ipynb", work / "runs" / "bystander", res]))
+    # Writes: the sandbox may give the kernel a private copy of a path (its /tmp is its own), so the
+    # proof is that the real files are untouched (test_nobody_else_changed), not what the kernel saw.
     attack("write_results", _any_writable([res / "bystander.json", work / "grades_a1_preprocessing.csv",
-                                           work / "canary.txt", work / "feedback" / "bystander" / "x.html"]),
-           WRITE_HELPER)
+                                           work / "canary.txt", work / "feedback" / "bystander" / "x.html"])
+           + " and False", WRITE_HELPER)
     attack("write_template", _any_writable([work / "template" / "release" / A1 / f"{A1}.ipynb",
-                                            ROOT / "exercises" / A1 / "x.ipynb"]), WRITE_HELPER)
+                                            ROOT / "exercises" / A1 / "planted.ipynb"]) + " and False", WRITE_HELPER)
     attack("network", f"socket.socket().connect_ex(('127.0.0.1', {port})) == 0")
     attack("sees_grader", "len([p for p in os.listdir('/proc') if p.isdigit()]) > 4")
     attack("kill_everything", "[os.kill(int(p), signal.SIGKILL) for p in os.listdir('/proc') "
@@ -97,10 +99,11 @@ def _a1_cases(subs: Path, work: Path, port: int) -> dict:
     attack("memory_bomb", "len(bytearray(1 << 40)) == 0")
     attack("flood_lines", "[print(i) for i in range(300_000)] is None and False")
     attack("sys_exit", "sys.exit(3)")
+    attack("exit_after_def", "exit()")  # an innocent habit: ignored while grading
 
     # Killing the kernel, or starving it (a fork bomb leaves it no thread to answer with, a 100 MB line
     # can outlast the cell's time), costs the cell that did it: its definitions are gone with the kernel.
-    for name, code in (("exit_after_def", "exit()"), ("segfault", "import ctypes; ctypes.string_at(0)"),
+    for name, code in (("segfault", "import ctypes; ctypes.string_at(0)"),
                        ("fork_bomb", "[subprocess.Popen(['sleep', '600']) for _ in range(100000)]"),
                        ("flood_one_line", "print('x' * 100_000_000)")):
         nbformat.write(_append(src, "tokenize", "import subprocess\n" + code), subs / f"{name}.ipynb")
@@ -205,6 +208,9 @@ def test_nobody_else_changed(a1_batch):
     assert (work / "canary.txt").read_text() == "untouched"
     assert "hacked" not in (work / "results" / A1 / "bystander.json").read_text()
     assert "hacked" not in (work / f"grades_{A1}.csv").read_text()
+    assert "hacked" not in (work / "template" / "release" / A1 / f"{A1}.ipynb").read_text()
+    assert not (ROOT / "exercises" / A1 / "planted.ipynb").exists()
+    assert not (work / "feedback" / "bystander" / "x.html").exists()
 
 
 def test_no_daemon_survives(a1_batch):

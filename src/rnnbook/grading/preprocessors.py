@@ -127,21 +127,23 @@ class GuardedExecute(Execute):
         await self.async_start_new_kernel_client()
 
     async def _restart_and_replay(self) -> None:
-        await self._fresh_kernel()
-        replayed = []
-        for index in self._ok_cells:
-            scratch = copy.deepcopy(self.nb.cells[index])
-            try:
-                await super().async_execute_cell(scratch, index, store_history=False)
-                # A cell that ends its kernel on the way out (`exit()` after a definition) "succeeds";
-                # probe, so it is dropped from the replay instead of killing every kernel after it.
-                await super().async_execute_cell(NotebookNode(cell_type="code", source="pass", metadata={},
-                                                              outputs=[]), index, store_history=False)
-            except (CellTimeoutError, DeadKernelError):
-                await self._fresh_kernel()
-                continue
-            replayed.append(index)
-        self._ok_cells = replayed
+        """A fresh kernel with every earlier cell that worked replayed. A cell that fails on replay,
+        or ends its kernel on the way out (`exit()` after a definition "succeeds"; a probe after each
+        cell finds it), is dropped and the replay starts again without it."""
+        cells = list(self._ok_cells)
+        while True:
+            await self._fresh_kernel()
+            for index in cells:
+                try:
+                    await super().async_execute_cell(copy.deepcopy(self.nb.cells[index]), index, store_history=False)
+                    await super().async_execute_cell(NotebookNode(cell_type="code", source="pass", metadata={},
+                                                                  outputs=[]), index, store_history=False)
+                except (CellTimeoutError, DeadKernelError):
+                    cells.remove(index)
+                    break
+            else:
+                self._ok_cells = cells
+                return
 
 
 class StderrToStdoutInTests(NbGraderPreprocessor):

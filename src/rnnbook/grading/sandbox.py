@@ -97,7 +97,8 @@ def kernel_env(scratch: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k in KERNEL_ENV or k.startswith("LC_")}
     env.update(HOME=str(scratch), TMPDIR="/tmp", PATH=f"{Path(sys.executable).parent}:/usr/bin:/bin",
                PYTHONPATH=str(Path(rnnbook.__file__).resolve().parent.parent), RNNBOOK_CACHE=str(scratch / ".cache"),
-               MPLCONFIGDIR=str(scratch / ".matplotlib"), PYTHONDONTWRITEBYTECODE="1")
+               MPLCONFIGDIR=str(scratch / ".matplotlib"), IPYTHONDIR=str(scratch / ".ipython"),
+               PYTHONDONTWRITEBYTECODE="1")
     env.setdefault("OMP_NUM_THREADS", "1")
     mirror = os.environ.get("RNNBOOK_DATA_MIRROR")
     if mirror:
@@ -115,6 +116,20 @@ def _processes_of(uid: int) -> int:
     return count
 
 
+# IPython runs this in the kernel before the notebook: `exit()` after a definition is an innocent
+# habit, and it must not end the kernel in the middle of grading.
+_STARTUP = """from IPython import get_ipython as _get_ipython
+_get_ipython().ask_exit = lambda *args, **kwargs: print("(exit() is ignored while grading)")
+del _get_ipython
+"""
+
+
+def _write_startup(ipython_dir: Path) -> None:
+    startup = ipython_dir / "profile_default" / "startup"
+    startup.mkdir(parents=True, exist_ok=True)
+    (startup / "00-grading.py").write_text(_STARTUP)
+
+
 def wrap(cmd: list[str], scratch: Path, limits: Limits, use_bwrap: bool) -> list[str]:
     """The kernel command ``cmd`` run with ``limits``, inside bubblewrap when ``use_bwrap``."""
     # RLIMIT_NPROC counts every process of the real user, so allow for those already running.
@@ -122,7 +137,7 @@ def wrap(cmd: list[str], scratch: Path, limits: Limits, use_bwrap: bool) -> list
     limited = [sys.executable, "-S", "-c", _LIMITER, str(limits.memory_bytes), str(nproc),
                str(limits.file_bytes), str(limits.cpu_seconds), *cmd]
     if not use_bwrap:
-        return limited
+        return ["/usr/bin/env", f"IPYTHONDIR={scratch / '.ipython'}", *limited]
     args = [shutil.which("bwrap"), "--unshare-all", "--die-with-parent", "--new-session", "--hostname", "sandbox",
             "--uid", "65534", "--gid", "65534", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
             *_system_binds()]
@@ -149,6 +164,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.transport = "ipc"
         self.ip = str(self.scratch / ".kernel")
         self.connection_file = str(self.scratch / ".kernel.json")
+
+    async def _async_pre_start_kernel(self, **kwargs):
+        _write_startup(self.scratch / ".ipython")
+        return await super()._async_pre_start_kernel(**kwargs)
 
     def format_kernel_cmd(self, extra_arguments=None) -> list[str]:
         cmd = super().format_kernel_cmd(extra_arguments)
