@@ -98,3 +98,11 @@ def test_self_check_keeps_the_callers_environment_and_reports_a_timeout_in_one_l
     assert not ok and "Traceback" not in text
     assert "Stopped: cell 2 (code cell) ran longer than 5 s" in text
     assert "[ok]     test_0_visible" in text and "[FAIL]   test_2_visible: 0/1  not run" in text
+
+
+def test_require_sandbox_refuses_without_bubblewrap(tmp_path):
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent)}  # no bwrap on this PATH
+    done = subprocess.run([sys.executable, "-m", "rnnbook.grading.cli", "grade", "a1_preprocessing", str(tmp_path),
+                           "--workdir", str(tmp_path / "work"), "--require-sandbox"], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "refusing to grade without a sandbox" in done.stderr, done.stderr
