@@ -28,12 +28,15 @@ except OSError:
 seen['torch'] = float(torch.ones(3) @ torch.ones(3))
 seen['memory_limit'] = resource.getrlimit(resource.RLIMIT_AS)[0]
 seen['can_write_home'] = os.access(os.path.expanduser('~'), os.W_OK)
+print(seen)
+"""
+# Only run inside the sandbox: without it, this would really write into the repository.
+WRITE_PROBE = f"""
 try:
     open({str(ROOT / 'planted.py')!r}, 'w').close()
     seen['can_write_repo'] = True
 except OSError:
     seen['can_write_repo'] = False
-print(seen)
 """
 
 
@@ -56,7 +59,8 @@ async def _run_in_sandbox(scratch: Path, code: str, use_bwrap: bool) -> str:
 
 @pytest.mark.skipif(bwrap_problem() is not None, reason=f"no sandbox here: {bwrap_problem()}")
 def test_sandboxed_kernel_sees_only_what_it_needs(tmp_path):
-    seen = eval(asyncio.run(_run_in_sandbox(tmp_path / "scratch", PROBE, True)))
+    probe = PROBE.replace("print(seen)", WRITE_PROBE + "print(seen)")
+    seen = eval(asyncio.run(_run_in_sandbox(tmp_path / "scratch", probe, True)))
     assert seen["solutions"] is False and seen["repo_root"] == ["src"]
     assert seen["network"] is False and seen["processes"] <= 3  # its own PID namespace
     assert seen["torch"] == 3.0 and seen["memory_limit"] == Limits().memory_bytes
