@@ -27,7 +27,7 @@ from jupyter_client.manager import AsyncKernelManager
 KERNEL_ENV = ("LANG", "LC_ALL", "NBGRADER_EXECUTION", "NBGRADER_VALIDATING", "RNNBOOK_SCALE",
               "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 SYSTEM_FILES = ("/etc/passwd", "/etc/group", "/etc/hosts", "/etc/nsswitch.conf", "/etc/ld.so.cache",
-                "/etc/localtime", "/etc/alternatives")
+                "/etc/localtime", "/etc/alternatives", "/etc/fonts")
 
 
 @dataclass(frozen=True)
