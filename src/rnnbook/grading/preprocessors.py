@@ -134,13 +134,16 @@ class GuardedExecute(Execute):
         while True:
             await self._fresh_kernel()
             for index in cells:
+                original = self.nb.cells[index]  # nbclient stores whatever it ran at this index
                 try:
-                    await super().async_execute_cell(copy.deepcopy(self.nb.cells[index]), index, store_history=False)
+                    await super().async_execute_cell(copy.deepcopy(original), index, store_history=False)
                     await super().async_execute_cell(NotebookNode(cell_type="code", source="pass", metadata={},
                                                                   outputs=[]), index, store_history=False)
                 except (CellTimeoutError, DeadKernelError):
                     cells.remove(index)
                     break
+                finally:
+                    self.nb.cells[index] = original
             else:
                 self._ok_cells = cells
                 return
