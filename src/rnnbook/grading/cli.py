@@ -2,19 +2,19 @@
 
     course release [--check] [ASSIGNMENT ...]
     course check NOTEBOOK
-    course grade ASSIGNMENT SUBMISSIONS [--workdir DIR]
+    course grade ASSIGNMENT SUBMISSIONS [--workdir DIR] [--jobs N] [--require-sandbox]
+    course export {gradescope,canvas} ASSIGNMENT -o DIR
 """
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from pathlib import Path
 
-from .course import Course, CourseLayoutError, find_root
-from .release import ReleaseError
-from .submissions import BadSubmission
+from .course import CELL_TIMEOUT, CHECK_CELL_TIMEOUT, SUBMISSION_TIMEOUT, Course, CourseError, find_root
 
 
 def _cmd_release(args) -> int:
@@ -41,7 +41,7 @@ def _cmd_check(args) -> int:
         print(f"no notebook at {path}", file=sys.stderr)
         return 2
     print(f"Running {path} (training is shrunk, as when graded)...")
-    text, ok = report(run_checks(path, args.cell_timeout))
+    text, ok = report(*run_checks(path, args.cell_timeout))
     print(text)
     return 0 if ok else 1
 
@@ -51,13 +51,33 @@ def _cmd_grade(args) -> int:
 
     course = Course(find_root())
     start = time.perf_counter()
-    csv_path, rows = grade(course, args.assignment, Path(args.submissions), Path(args.workdir),
-                           cell_timeout=args.cell_timeout, submission_timeout=args.submission_timeout,
-                           jobs=args.jobs, log=lambda line: print(line, flush=True))
+
+    def stop(signum, frame):  # SIGTERM ends the batch like Ctrl-C: the table so far is written
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        csv_path, rows = grade(course, args.assignment, Path(args.submissions), Path(args.workdir),
+                               cell_timeout=args.cell_timeout, submission_timeout=args.submission_timeout,
+                               jobs=args.jobs, require_sandbox=args.require_sandbox,
+                               log=lambda line: print(line, flush=True))
+    except KeyboardInterrupt:
+        return 130
     print()
     print(format_table(rows))
     print(f"\n{len(rows) - 1} students; grades: {csv_path}; feedback: {Path(args.workdir).resolve() / 'feedback'}"
           f"; {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from .export import canvas_csv, gradescope_zip
+
+    if args.format == "gradescope":
+        path = gradescope_zip(Course(find_root()), args.assignment, Path(args.output))
+    else:
+        path = canvas_csv(args.assignment, Path(args.workdir), Path(args.output))
+    print(f"wrote {path}")
     return 0
 
 
@@ -72,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="run a notebook's visible tests and show your score (learners)")
     p.add_argument("notebook")
-    p.add_argument("--cell-timeout", type=int, default=300)
+    p.add_argument("--cell-timeout", type=int, default=CHECK_CELL_TIMEOUT, help="seconds one cell may run")
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("grade", help="autograde submissions: CSV, feedback, summary (instructors)")
@@ -80,10 +100,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("submissions", help="folder of <student>.ipynb files or nbgrader's submitted/<student>/<assignment>/")
     p.add_argument("--workdir", default=os.environ.get("RNNBOOK_GRADING_DIR", str(Path.home() / "rnnbook-grading")),
                    help="where the gradebook, feedback and CSV go (keep it outside the repository)")
-    p.add_argument("--cell-timeout", type=int, default=120, help="seconds one cell may run")
-    p.add_argument("--submission-timeout", type=int, default=1800, help="seconds one submission may take in all")
+    p.add_argument("--cell-timeout", type=int, default=CELL_TIMEOUT, help="seconds one cell may run")
+    p.add_argument("--submission-timeout", type=int, default=SUBMISSION_TIMEOUT, help="seconds one submission may take in all")
     p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="submissions graded at once")
+    p.add_argument("--require-sandbox", action="store_true",
+                   help="refuse to grade if kernels cannot run in the bubblewrap sandbox")
     p.set_defaults(func=_cmd_grade)
+
+    p = sub.add_parser("export", help="Gradescope autograder zip, or a Canvas CSV of a graded assignment")
+    p.add_argument("format", choices=["gradescope", "canvas"])
+    p.add_argument("assignment")
+    p.add_argument("-o", "--output", required=True, help="folder to write into")
+    p.add_argument("--workdir", default=os.environ.get("RNNBOOK_GRADING_DIR", str(Path.home() / "rnnbook-grading")),
+                   help="canvas: the --workdir `course grade` wrote its table into")
+    p.set_defaults(func=_cmd_export)
     return parser
 
 
@@ -91,10 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except CourseLayoutError as err:
-        print(f"course: {err}", file=sys.stderr)
-        return 2
-    except (FileNotFoundError, ValueError, BadSubmission, ReleaseError) as err:
+    except (FileNotFoundError, ValueError, CourseError) as err:
         print(f"course: {err}", file=sys.stderr)
         return 2
 

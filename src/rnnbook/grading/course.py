@@ -8,9 +8,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 COURSE_ID = "rnn-to-attention"
+# Defaults shared by the CLI and the library (seconds).
+CELL_TIMEOUT = 120  # one cell, when graded
+SUBMISSION_TIMEOUT = 1800  # one whole submission, when graded
+CHECK_CELL_TIMEOUT = 300  # one cell in a learner's `course check` (untrimmed notebooks on slow laptops)
 
 
-class CourseLayoutError(RuntimeError):
+class CourseError(RuntimeError):
+    """A problem the CLI reports in one line (the message says what to do)."""
+
+
+class CourseLayoutError(CourseError):
     pass
 
 
@@ -69,7 +77,7 @@ class Course:
 
 
 def configure(c, root: Path, workdir: Path, *, release_dir: Path | None = None,
-              cell_timeout: int = 120) -> None:
+              cell_timeout: int = CELL_TIMEOUT) -> None:
     """Fill an nbgrader traitlets Config: sources in solutions/, releases in exercises/ (or
     ``release_dir``), and everything that changes per grading run under ``workdir``."""
     workdir = Path(workdir).resolve()

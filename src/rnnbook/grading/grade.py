@@ -10,14 +10,19 @@ Layout of the work folder (outside the repository):
 """
 from __future__ import annotations
 
+import contextlib
 import csv
+import hashlib
 import json
 import os
 import re
 import shutil
 import signal
+import queue
+import select
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +31,9 @@ import nbformat
 from nbgrader import utils as nbutils
 
 from . import release as release_mod
-from .course import Course
-from .submissions import BadSubmission, Submission, collect, read_notebook, restore_missing_cells
+from .course import CELL_TIMEOUT, SUBMISSION_TIMEOUT, Course, CourseError
+from .sandbox import bwrap_problem
+from .submissions import BadSubmission, Submission, collect, read_notebook, repair
 from .worker import RESULT_FILE
 
 _TEST_CELL = re.compile(r"^test_(?P<item>.+?)(?:_(?:visible|hidden)(?:_\d+)?)?$")
@@ -66,53 +72,99 @@ def _zero_result(student: str, assignment: str, reason: str) -> dict:
     return {"student": student, "assignment": assignment, "status": "error", "reason": reason}
 
 
-def _run_worker(course: Course, assignment: str, student: str, sandbox: Path, cell_timeout: int,
-                submission_timeout: int) -> dict:
-    cmd = [sys.executable, "-m", "rnnbook.grading.worker", str(course.root), assignment, student,
-           str(sandbox), str(cell_timeout)]
-    log = open(sandbox / "worker.log", "w")
-    # One thread per kernel: several submissions run at once, and graded work is small.
-    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True, cwd=sandbox, env=env)
-    try:
-        proc.wait(timeout=submission_timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)  # the worker and its kernel
-        proc.wait()
-        return _zero_result(student, assignment, f"grading took longer than {submission_timeout} s and was stopped")
-    finally:
-        log.close()
-    result_path = sandbox / RESULT_FILE
-    if proc.returncode != 0 or not result_path.is_file():
-        tail = (sandbox / "worker.log").read_text(errors="replace").strip().splitlines()[-2:]
-        return _zero_result(student, assignment, f"the grader crashed (exit {proc.returncode}): {' | '.join(tail)}")
-    return json.loads(result_path.read_text())
+class Worker:
+    """One job slot: a long-lived ``worker`` process, restarted after a crash or a timeout."""
+
+    def __init__(self, log_path: Path):
+        self.log_path, self.proc = log_path, None
+
+    def start(self) -> None:
+        # One thread per kernel: several submissions run at once, and graded work is small.
+        env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+        with open(self.log_path, "a") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "rnnbook.grading.worker"], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True,
+                                         cwd=self.log_path.parent, env=env)
+
+    def grade(self, job: dict, timeout: float) -> str | None:
+        """None when the job finished; else why not (the worker is then stopped)."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.start()
+        try:
+            self.proc.stdin.write(json.dumps(job) + "\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            return self._crashed()
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not ready:
+            self.kill()
+            return f"grading took longer than {timeout:g} s and was stopped"
+        if not self.proc.stdout.readline():
+            return self._crashed()
+        return None
+
+    def _crashed(self) -> str:
+        code = self.proc.wait()
+        self.proc = None
+        tail = self.log_path.read_text(errors="replace").strip().splitlines()[-2:]
+        return f"the grader crashed (exit {code}): {' | '.join(tail)}"
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)  # the worker and its kernels
+            self.proc.wait()
+            self.proc = None
+
+    def finish(self, timeout: float) -> None:
+        """No more jobs: the worker writes the feedback pages, then exits."""
+        if self.proc is None:
+            return
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
 
 
 def grade_one(course: Course, assignment: str, submission: Submission, workdir: Path, template: Path,
-              release_nb: nbformat.NotebookNode, cell_timeout: int, submission_timeout: int) -> dict:
+              release_nb: nbformat.NotebookNode, worker: Worker, cell_timeout: int, submission_timeout: int,
+              isolation: str = "bwrap") -> dict:
+    if submission.problem:
+        return _zero_result(submission.student, assignment, submission.problem)
     sandbox = workdir / "runs" / submission.student
     shutil.rmtree(sandbox, ignore_errors=True)
     target = sandbox / "submitted" / submission.student / assignment / f"{assignment}.ipynb"
     target.parent.mkdir(parents=True)
     try:
-        nb = read_notebook(submission.path)
+        nb, notes = read_notebook(submission.path)
     except BadSubmission as err:
         return _zero_result(submission.student, assignment, str(err))
-    restored = restore_missing_cells(nb, release_nb)
+    notes += repair(nb, release_nb)
     nbformat.write(nb, target)
     shutil.copy(template / "gradebook.db", sandbox / "gradebook.db")
     shutil.copytree(template / "release", sandbox / "release")
-    result = _run_worker(course, assignment, submission.student, sandbox, cell_timeout, submission_timeout)
-    result["restored_cells"] = restored
-    feedback = sandbox / "feedback" / submission.student / assignment / f"{assignment}.html"
-    if feedback.is_file():
-        dest = workdir / "feedback" / submission.student / assignment / feedback.name
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(feedback, dest)
-        result["feedback"] = str(dest)
+    job = {"root": str(course.root), "assignment": assignment, "student": submission.student,
+           "sandbox": str(sandbox), "cell_timeout": cell_timeout, "isolation": isolation}
+    problem = worker.grade(job, submission_timeout)
+    result_path = sandbox / RESULT_FILE
+    if problem or not result_path.is_file():
+        result = _zero_result(submission.student, assignment, problem or "the grader wrote no result")
+    else:
+        result = json.loads(result_path.read_text())
+        result["feedback"] = str(workdir / "feedback" / submission.student / assignment / f"{assignment}.html")
+    result["repairs"] = [*submission.notes, *notes]
     return result
+
+
+def collect_feedback(workdir: Path, assignment: str, students: list[str]) -> None:
+    """Copy each student's feedback page from their folder to ``workdir/feedback``."""
+    for student in students:
+        page = workdir / "runs" / student / "feedback" / student / assignment / f"{assignment}.html"
+        if page.is_file():
+            dest = workdir / "feedback" / student / assignment / page.name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(page, dest)
 
 
 def item_scores(result: dict, items: GradeItems) -> dict[str, float | None]:
@@ -142,8 +194,7 @@ def write_table(results: list[dict], items: GradeItems, path: Path) -> list[list
         notes = []
         if result["status"] != "graded":
             notes.append(result.get("reason", ""))
-        if result.get("restored_cells"):
-            notes.append("restored deleted cells: " + ", ".join(result["restored_cells"]))
+        notes += result.get("repairs", [])
         if any(v is None for v in scores.values()):
             notes.append("needs manual grading: " + ", ".join(k for k, v in scores.items() if v is None))
         rows.append([result["student"], result["status"],
@@ -162,10 +213,24 @@ def format_table(rows: list[list[str]], max_note: int = 60) -> str:
     return "\n".join(lines)
 
 
-def grade(course: Course, assignment: str, submissions_dir: Path, workdir: Path, *, cell_timeout: int = 120,
-          submission_timeout: int = 900, jobs: int = 1, log=print) -> tuple[Path, list[list[str]]]:
+def isolation_mode(require_sandbox: bool, log=print) -> str:
+    """"bwrap" when kernels can be sandboxed here; else "rlimits", said loudly (or refused)."""
+    problem = bwrap_problem()
+    if problem is None:
+        return "bwrap"
+    if require_sandbox:
+        raise CourseError(f"--require-sandbox: {problem}; refusing to grade without a sandbox.")
+    log("!" * 78 + f"\nWARNING: submissions are NOT isolated: {problem}.\nLearners' code can read "
+        "and write what you can (solutions, gradebook, other students); only rlimits apply.\n" + "!" * 78)
+    return "rlimits"
+
+
+def grade(course: Course, assignment: str, submissions_dir: Path, workdir: Path, *,
+          cell_timeout: int = CELL_TIMEOUT, submission_timeout: int = SUBMISSION_TIMEOUT, jobs: int = 1,
+          require_sandbox: bool = False, log=print) -> tuple[Path, list[list[str]]]:
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
+    isolation = isolation_mode(require_sandbox, log)
     submissions = collect(Path(submissions_dir), assignment)
     if not submissions:
         raise BadSubmission(f"no notebooks in {submissions_dir} (expected <student>.ipynb files or "
@@ -178,19 +243,74 @@ def grade(course: Course, assignment: str, submissions_dir: Path, workdir: Path,
     results_dir = workdir / "results" / assignment
     results_dir.mkdir(parents=True, exist_ok=True)
 
+    finished: set[str] = set()
+    release_digest = hashlib.sha256(release_path.read_bytes()).hexdigest()
+
     def work(sub: Submission) -> dict:
-        result = grade_one(course, assignment, sub, workdir, template, release_nb, cell_timeout, submission_timeout)
+        digest = _digest(sub.path, release_digest)
+        previous = results_dir / f"{sub.student}.json"
+        if previous.is_file():  # resume: an unchanged submission graded by this release is kept
+            kept = json.loads(previous.read_text())
+            if kept.get("digest") == digest and kept.get("status") == "graded":
+                log(f"kept {sub.student}: unchanged since it was graded")
+                finished.add(sub.student)
+                return kept
+        worker = idle.get()
+        try:
+            result = grade_one(course, assignment, sub, workdir, template, release_nb, worker, cell_timeout,
+                               submission_timeout, isolation)
+        finally:
+            idle.put(worker)
+        result["digest"] = digest
+        if stopping.is_set():  # interrupted: this one was cut short, it is not a result
+            return result
         (results_dir / f"{sub.student}.json").write_text(json.dumps(result, indent=1, sort_keys=True))
+        finished.add(sub.student)
         scores = item_scores(result, items)
         got = sum(v for v in scores.values() if v is not None)
         log(f"graded {sub.student}: {got:g}/{items.total:g}" + ("" if result["status"] == "graded"
                                                                   else f" ({result.get('reason', '')[:80]})"))
         return result
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        list(pool.map(work, submissions))
+    stopping = threading.Event()
+    (workdir / "runs").mkdir(exist_ok=True)
+    workers = [Worker(workdir / "runs" / f".worker-{i}.log") for i in range(max(1, jobs))]
+    idle: queue.Queue[Worker] = queue.Queue()
+    for worker in workers:
+        idle.put(worker)
+    pool = ThreadPoolExecutor(max_workers=len(workers))
+    futures = {pool.submit(work, sub): sub for sub in submissions}
+    try:
+        for future in futures:
+            future.result()
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (see cli): keep what is finished, say what is not
+        stopping.set()
+        for future in futures:
+            future.cancel()
+        for worker in workers:
+            worker.kill()
+        pool.shutdown(wait=True)
+        missing = [sub.student for sub in submissions if sub.student not in finished]
+        csv_path, rows = _table(results_dir, items, workdir, assignment)
+        log(f"\nInterrupted: the table {csv_path} holds everyone graded so far. Not graded ({len(missing)}): "
+            f"{', '.join(missing)}. Run the same command again to grade them.")
+        raise
+    pool.shutdown()
+    csv_path, rows = _table(results_dir, items, workdir, assignment)
+    log("writing feedback pages...")
+    for worker in workers:  # feedback after the grades: off the critical path of the table
+        worker.finish(timeout=submission_timeout)
+    collect_feedback(workdir, assignment, sorted(finished))
+    return csv_path, rows
+
+
+def _digest(path: Path, release_digest: str) -> str:
+    content = b"" if path.is_symlink() or not path.is_file() else path.read_bytes()
+    return hashlib.sha256(content + release_digest.encode()).hexdigest()
+
+
+def _table(results_dir: Path, items: GradeItems, workdir: Path, assignment: str) -> tuple[Path, list[list[str]]]:
     # Every result for this assignment, including students graded in earlier runs: nothing is lost.
     results = [json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))]
     csv_path = workdir / f"grades_{assignment}.csv"
-    rows = write_table(results, items, csv_path)
-    return csv_path, rows
+    return csv_path, write_table(results, items, csv_path)

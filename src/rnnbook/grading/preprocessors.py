@@ -9,8 +9,11 @@ from nbclient.util import ensure_async, run_sync
 from nbformat import NotebookNode
 from nbgrader import utils as nbutils
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
+from traitlets import Bool, Int, Unicode
 
-HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
+from .cells import HIDDEN_BEGIN
+from .sandbox import Limits, SandboxedKernelManager
+
 
 
 def error_output(ename: str, evalue: str) -> NotebookNode:
@@ -23,10 +26,20 @@ class GuardedExecute(Execute):
     A cell that runs past the timeout (even one that swallows KeyboardInterrupt) or kills its
     kernel is recorded as an error; the kernel is killed and a new one started, every earlier cell
     that worked is replayed silently so later cells find their definitions, and execution goes on.
+
+    With ``scratch_dir`` set, each kernel runs in the sandbox (see ``sandbox``) with that folder as
+    its only writable place; a cell's output is cut at ``max_output_bytes``.
     """
+
+    scratch_dir = Unicode("", help="the kernel's scratch folder; empty: run the kernel unsandboxed").tag(config=True)
+    use_bwrap = Bool(True, help="run the kernel inside bubblewrap (else rlimits only)").tag(config=True)
+    max_output_bytes = Int(200_000, help="bytes of output kept per cell").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.scratch_dir:
+            self.kernel_manager_class = SandboxedKernelManager
+        self._output_bytes: dict[int, int] = {}
         self.interrupt_on_timeout = False  # interrupts can be swallowed; we kill and replay instead
         self._ok_cells: list[int] = []
         self._output_pollers: set[asyncio.Task] = set()
@@ -63,6 +76,39 @@ class GuardedExecute(Execute):
         await self._restart_and_replay()
         return cell
 
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        if self.scratch_dir:
+            km.prepare(self.scratch_dir, Limits(), self.use_bwrap)
+        return km
+
+    def output(self, outs, msg, display_id, cell_index):
+        """Keep at most ``max_output_bytes`` of a cell's output (a flood of lines, or one 100 MB line)."""
+        if msg["msg_type"] == "error":  # always kept, or a flood could hide a failing test
+            out = super().output(outs, msg, display_id, cell_index)
+            if out is not None:
+                limit = self.max_output_bytes // 10
+                out.evalue = out.evalue[:limit]
+                out.traceback = [line[:limit] for line in out.traceback[-20:]]
+            return out
+        used = self._output_bytes.get(cell_index, 0)
+        if used > self.max_output_bytes:
+            return None
+        content = msg.get("content", {})
+        size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
+        size += sum(len(line) for line in content.get("traceback", []))
+        self._output_bytes[cell_index] = used + size
+        if used + size <= self.max_output_bytes:
+            return super().output(outs, msg, display_id, cell_index)
+        self._output_bytes[cell_index] = self.max_output_bytes + 1
+        note = f"\n... output cut: this cell printed more than {self.max_output_bytes} bytes\n"
+        if msg["msg_type"] == "stream":
+            outs.append(NotebookNode(output_type="stream", name="stdout",
+                                     text=content.get("text", "")[: self.max_output_bytes - used] + note))
+        else:
+            outs.append(NotebookNode(output_type="stream", name="stdout", text=note))
+        return None
+
     # nbclient binds the sync wrapper to its own coroutine at class creation: rebind it to ours.
     execute_cell = run_sync(async_execute_cell)
 
@@ -81,17 +127,26 @@ class GuardedExecute(Execute):
         await self.async_start_new_kernel_client()
 
     async def _restart_and_replay(self) -> None:
-        await self._fresh_kernel()
-        replayed = []
-        for index in self._ok_cells:
-            scratch = copy.deepcopy(self.nb.cells[index])
-            try:
-                await super().async_execute_cell(scratch, index, store_history=False)
-            except (CellTimeoutError, DeadKernelError):
-                await self._fresh_kernel()
-                continue
-            replayed.append(index)
-        self._ok_cells = replayed
+        """A fresh kernel with every earlier cell that worked replayed. A cell that fails on replay,
+        or ends its kernel on the way out (`exit()` after a definition "succeeds"; a probe after each
+        cell finds it), is dropped and the replay starts again without it."""
+        cells = list(self._ok_cells)
+        while True:
+            await self._fresh_kernel()
+            for index in cells:
+                original = self.nb.cells[index]  # nbclient stores whatever it ran at this index
+                try:
+                    await super().async_execute_cell(copy.deepcopy(original), index, store_history=False)
+                    await super().async_execute_cell(NotebookNode(cell_type="code", source="pass", metadata={},
+                                                                  outputs=[]), index, store_history=False)
+                except (CellTimeoutError, DeadKernelError):
+                    cells.remove(index)
+                    break
+                finally:
+                    self.nb.cells[index] = original
+            else:
+                self._ok_cells = cells
+                return
 
 
 class StderrToStdoutInTests(NbGraderPreprocessor):

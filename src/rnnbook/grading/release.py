@@ -10,17 +10,14 @@ import tempfile
 from pathlib import Path
 
 import nbformat
-from nbgrader.apps import NbGraderAPI
-from nbgrader.coursedir import CourseDirectory
-from traitlets.config import Config
 
-from .course import Course, configure, repository_url
+from .course import Course, CourseError, configure, repository_url
 
 BADGE_ID = "colab-badge"
 SETUP_ID = "colab-setup"
 
 
-class ReleaseError(RuntimeError):
+class ReleaseError(CourseError):
     pass
 
 
@@ -83,6 +80,10 @@ def refresh_headers(course: Course, *, check: bool = False) -> list[Path]:
 def generate(course: Course, assignment: str, release_dir: Path, workdir: Path) -> Path:
     """nbgrader generate_assignment for one assignment into ``release_dir``, recording it in the
     gradebook under ``workdir``. Returns the released notebook."""
+    from nbgrader.apps import NbGraderAPI  # grading extras: imported only where they are needed
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+
     course.source_notebook(assignment)  # a clear error for an unknown assignment
     config = Config()
     configure(config, course.root, workdir, release_dir=release_dir)

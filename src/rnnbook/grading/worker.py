@@ -1,13 +1,17 @@
-"""Autograde one submission inside its own sandbox folder; run as a subprocess by ``grade``.
+"""Autograde submissions one after another, each in its own folder with its own gradebook copy;
+started by ``grade`` (one worker per job slot, so nbgrader is imported once per slot, not per student).
 
-Running each student in a separate process, with a separate copy of the gradebook, means a
-hostile or crashing notebook can only ever cost its own grade.
+    python -m rnnbook.grading.worker < jobs (one JSON object per line)
 
-    python -m rnnbook.grading.worker ROOT ASSIGNMENT STUDENT SANDBOX CELL_TIMEOUT
+The worker is the grader's side: the learner's code runs only in the kernel, which sees nothing but
+``<folder>/scratch`` (isolation ``bwrap``; ``rlimits`` without bubblewrap). Each result is written
+here after its kernel is gone. If the worker dies, ``grade`` gives that student a zero row with the
+reason and starts a new worker for the next one.
 """
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -21,31 +25,24 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetG
                                     LimitOutput, SaveAutoGrades)
 from traitlets.config import Config
 
+from .cells import first_line_of_error
 from .course import COURSE_ID, configure
 from .preprocessors import GuardedExecute, HideHiddenTests, StderrToStdoutInTests
 
 RESULT_FILE = "result.json"
 
 
-def grading_config(root: Path, sandbox: Path, cell_timeout: int) -> Config:
+def grading_config(root: Path, sandbox: Path, cell_timeout: int, isolation: str = "bwrap") -> Config:
     c = Config()
     configure(c, root, sandbox, release_dir=sandbox / "release", cell_timeout=cell_timeout)
+    c.GuardedExecute.scratch_dir = str(sandbox / "scratch")
+    c.GuardedExecute.use_bwrap = isolation == "bwrap"
     c.Autograde.autograde_preprocessors = [
         GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
         StderrToStdoutInTests, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
     ]
     c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
     return c
-
-
-def first_line_of_error(cell) -> str | None:
-    for output in cell.get("outputs", []):
-        if output.output_type == "error":
-            message = f"{output.ename}: {output.evalue}".strip().rstrip(":")
-            return message.splitlines()[0][:300] if message else output.ename
-        if output.output_type == "stream" and output.name == "stderr":
-            return "wrote to stderr"
-    return None
 
 
 def read_scores(sandbox: Path, assignment: str, student: str) -> dict:
@@ -70,10 +67,12 @@ def read_scores(sandbox: Path, assignment: str, student: str) -> dict:
     return {"scores": scores, "failures": failures}
 
 
-def main(argv: list[str]) -> int:
-    root, assignment, student, sandbox, cell_timeout = argv
-    root, sandbox = Path(root), Path(sandbox)
-    config = grading_config(root, sandbox, int(cell_timeout))
+def grade_one(job: dict) -> None:
+    """Autograde one submission; its result is written once its kernel is gone."""
+    root, sandbox, student, assignment = Path(job["root"]), Path(job["sandbox"]), job["student"], job["assignment"]
+    if os.environ.get("RNNBOOK_TEST_CRASH_WORKER") == student:  # tests: a worker that dies
+        os.abort()
+    config = grading_config(root, sandbox, int(job["cell_timeout"]), job["isolation"])
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     result: dict = {"student": student, "assignment": assignment}
     graded = api.autograde(assignment, student, force=True, create=True)
@@ -82,12 +81,34 @@ def main(argv: list[str]) -> int:
         result.update(status="error", reason="nbgrader could not autograde it: " + " | ".join(log[-3:]))
     else:
         result.update(status="graded", **read_scores(sandbox, assignment, student))
-        feedback = api.generate_feedback(assignment, student, force=True)
-        if not feedback["success"]:
-            result["feedback_error"] = (feedback.get("error") or "")[-500:]
     (sandbox / RESULT_FILE).write_text(json.dumps(result, indent=1, sort_keys=True))
+
+
+def feedback(job: dict) -> None:
+    """The learner's feedback page (hidden tests removed); made after the batch's grades."""
+    sandbox = Path(job["sandbox"])
+    config = grading_config(Path(job["root"]), sandbox, int(job["cell_timeout"]), job["isolation"])
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    api.generate_feedback(job["assignment"], job["student"], force=True)
+
+
+def serve() -> int:
+    """Grade the jobs (one JSON line each) read from stdin, one at a time, answering each with a
+    line on stdout; at the end of stdin, write the feedback pages of everything graded."""
+    replies = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # anything else printed (nbgrader, kernels) goes to the log, not the replies
+    graded = []
+    for line in sys.stdin:
+        job = json.loads(line)
+        grade_one(job)
+        graded.append(job)
+        replies.write(job["student"] + "\n")
+        replies.flush()
+    for job in graded:
+        if json.loads((Path(job["sandbox"]) / RESULT_FILE).read_text())["status"] == "graded":
+            feedback(job)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(serve())
