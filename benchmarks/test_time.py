@@ -27,8 +27,9 @@ def part_of(classname: str, name: str, slow: bool) -> str:
 
 
 def slow_tests(args: list[str]) -> set[str]:
-    """Node names (file::test[param]) of the tests marked slow."""
-    listed = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "slow", *args],
+    """Node names (file::test[param]) of the tests marked slow (among the paths in ``args``)."""
+    paths = [a for i, a in enumerate(args) if not a.startswith("-") and (i == 0 or args[i - 1] not in ("-m", "-k"))]
+    listed = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "slow", *paths],
                             cwd=ROOT, capture_output=True, text=True).stdout
     return {line.split("/")[-1].replace(".py::", "::") for line in listed.splitlines() if "::" in line}
 
