@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import builtins
 import functools
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -146,3 +148,12 @@ def test_legitimate_use_of_the_spies_is_not_tampering():
     with spies.no_library_rnns():
         checks.expect_close("x", torch.zeros(2), torch.zeros(2))
     assert_untampered()
+
+
+def test_replacing_before_the_package_is_imported_is_caught():
+    """The setup cell is not locked: replacing torch.allclose before importing rnnbook.testing."""
+    code = ("import torch, builtins\ntorch.allclose = lambda *a, **k: True\nbuiltins.sorted = lambda *a, **k: []\n"
+            "from rnnbook.testing import guard\nprint(guard.tampered())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "torch.allclose (replaced before rnnbook.testing was imported)" in out
+    assert "builtins.sorted (replaced before" in out

@@ -9,9 +9,11 @@ start and end; every check in ``rnnbook.testing.checks`` runs the same guard. Us
 from __future__ import annotations
 
 import builtins
+import inspect
 import math
 import sys
 import types
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -90,9 +92,46 @@ def _kind(obj, _type=type) -> str:  # the original type(), bound when this modul
     return "deleted" if obj is _MISSING else "a " + _type(obj).__name__
 
 
+def _genuine(label: str, original) -> bool:
+    """Whether a captured original really comes from where it should (the setup cell, which imports
+    this package, is not locked: a notebook could replace things before the capture)."""
+    if original is _MISSING:
+        return True
+    if label.startswith("builtins."):
+        return type(original) is types.BuiltinFunctionType or (
+            isinstance(original, type) and original.__module__ == "builtins")
+    home = str(Path(torch.__file__).parent) if label.startswith("torch.") else None
+    if home is None:
+        return True  # our own modules: their functions are checked by the code of their file below
+    if isinstance(original, (classmethod, staticmethod)):
+        original = original.__func__
+    if isinstance(original, types.FunctionType):
+        return original.__code__.co_filename.startswith(home)
+    if isinstance(original, types.ModuleType):
+        return str(getattr(original, "__file__", "")).startswith(home)
+    if isinstance(original, type):
+        return original.__module__.startswith("torch")
+    return type(original) in _C_KINDS
+
+
+_C_KINDS = (types.BuiltinFunctionType, types.MethodDescriptorType, types.WrapperDescriptorType,
+            types.GetSetDescriptorType, types.MemberDescriptorType)
+
+
+def _replaced_before_capture(items) -> tuple[str, ...]:
+    found = [label for label, _, _, original in items if not _genuine(label, original)]
+    for label, _, _, original in items:  # a function of ours must run the code of the file it names
+        if label.startswith("rnnbook.") and isinstance(original, types.FunctionType):
+            fn = inspect.unwrap(original)
+            home = sys.modules.get(fn.__module__)
+            if not fn.__module__.startswith("rnnbook.") or fn.__code__.co_filename != getattr(home, "__file__", None):
+                found.append(label)
+    return tuple(found)
+
+
 def tampered(namespace: dict | None = None) -> list[str]:
     """What differs from the originals, each as 'name (now a <type>)'; ``namespace`` is the notebook's."""
-    found = []
+    found = [f"{label} (replaced before rnnbook.testing was imported)" for label in _BEFORE_CAPTURE]
     for label, mapping, key, original in _ITEMS:
         now = mapping.get(key, _MISSING)
         if now is not original:
@@ -123,3 +162,4 @@ def assert_untampered() -> None:
 
 checks._guard = _raise_if_tampered
 _ITEMS, _ATTRIBUTES = _snapshot()
+_BEFORE_CAPTURE = _replaced_before_capture(_ITEMS)
