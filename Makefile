@@ -1,6 +1,7 @@
 # Two entry points (see README.md):
 #   make book   set up .venv and build the book (HTML in _build/html)
 #   make test   set up .venv and run the test suite
+#   make publish  build the book and write the student edition (no solutions) into _site/
 # Data: without internet, point RNNBOOK_DATA_MIRROR at a copy of the data sets; ../shared/data is used
 # automatically when it exists beside the checkout.
 PYTHON ?= python3
@@ -10,7 +11,7 @@ MIRROR_DEFAULT := $(wildcard ../shared/data)
 export RNNBOOK_DATA_MIRROR ?= $(if $(MIRROR_DEFAULT),$(abspath $(MIRROR_DEFAULT)),)
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup book test release check-release clean
+.PHONY: setup book test release check-release publish clean
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,9 @@ release: setup
 
 check-release: setup
 	$(BIN)/course release --check
+
+publish: book
+	$(BIN)/course publish _site
 
 clean:
 	rm -rf _build

@@ -3,6 +3,7 @@
     course release [--check] [ASSIGNMENT ...]
     course check NOTEBOOK
     course grade ASSIGNMENT SUBMISSIONS [--workdir DIR]
+    course publish DIR [--html BUILT_BOOK]
 """
 from __future__ import annotations
 
@@ -61,6 +62,18 @@ def _cmd_grade(args) -> int:
     return 0
 
 
+def _cmd_publish(args) -> int:
+    from .publish import PublishError, publish
+
+    try:
+        dest = publish(Course(find_root()), Path(args.dir), Path(args.html) if args.html else None)
+    except PublishError as err:
+        print(f"course: {err}", file=sys.stderr)
+        return 1
+    print(f"student edition in {dest} (site at the top, exercises and package under course/)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="course", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -84,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--submission-timeout", type=int, default=1800, help="seconds one submission may take in all")
     p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="submissions graded at once")
     p.set_defaults(func=_cmd_grade)
+    p = sub.add_parser("publish", help="write the student edition: built book, exercises, package (maintainers)")
+    p.add_argument("dir", help="output folder (emptied first)")
+    p.add_argument("--html", help="the built book (default: _build/html)")
+    p.set_defaults(func=_cmd_publish)
     return parser
 
 
