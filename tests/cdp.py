@@ -42,6 +42,8 @@ class Browser:
         self.events: list[dict] = []
         for domain in ("Page", "Network", "Runtime", "Log"):
             self.call(f"{domain}.enable")
+        # Every page is seen as by a first-time reader: nothing remembered from the previous page.
+        self.call("Page.addScriptToEvaluateOnNewDocument", source="try { localStorage.clear(); } catch (e) {}")
         self.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1,
                   mobile=False)
 

@@ -7,8 +7,9 @@ warnings, which ``--warningiserror`` turns into errors) on defects a reader woul
 - duplicated page furniture: more than one search box, a script included twice, two navigation cells;
 - an image without alt text.
 
-Fixes: the Colab badge image is served from ``_static`` (no request to another host) and duplicated
-script tags (sphinx-thebe adds its configuration twice) are dropped.
+Fixes (applied to every written page at the end of the build): the Colab badge image is served from
+``_static`` (no request to another host) and repeated script tags (sphinx-thebe adds its configuration
+twice) are dropped.
 """
 from __future__ import annotations
 
@@ -33,17 +34,28 @@ polyline polygon text tspan defs use symbol clippath lineargradient stop mask ma
 math mi mo mn mrow msup msub mfrac""".split())
 
 
-def _dedupe_assets(app, pagename, templatename, context, doctree):
-    for key in ("script_files", "css_files"):
-        seen, kept = set(), []
-        for asset in context.get(key, []):
-            ident = (str(asset), getattr(asset, "attributes", {}).get("body"))
-            if ident not in seen:
-                seen.add(ident)
-                kept.append(asset)
-        context[key] = kept
-    if "body" in context and COLAB_BADGE in context["body"]:
-        context["body"] = context["body"].replace(COLAB_BADGE, context["pathto"]("_static/colab-badge.svg", 1))
+SCRIPT_TAG = re.compile(r"<script\b[^>]*>.*?</script>", re.S)
+
+
+def _fix_page(page: Path, outdir: Path) -> str:
+    """Drop repeated script tags (sphinx-thebe registers its configuration twice: the second `const`
+    declaration is a console error) and serve the Colab badge from _static. Returns the page's HTML."""
+    text = page.read_text(encoding="utf-8")
+    seen = set()
+
+    def once(match):
+        tag = match.group(0)
+        if tag in seen:
+            return ""
+        seen.add(tag)
+        return tag
+
+    fixed = SCRIPT_TAG.sub(once, text)
+    depth = len(page.relative_to(outdir).parts) - 1
+    fixed = fixed.replace(COLAB_BADGE, "../" * depth + "_static/colab-badge.svg")
+    if fixed != text:
+        page.write_text(fixed, encoding="utf-8")
+    return fixed
 
 
 class _PageScan(HTMLParser):
@@ -94,7 +106,7 @@ def _check_pages(app, exception):
     chapters = {int(m.group(2)) for p in pages if (m := CHAPTER_PAGE.search(p.relative_to(outdir).as_posix()))}
     for page in pages:
         scan = _PageScan()
-        scan.feed(page.read_text(encoding="utf-8"))
+        scan.feed(_fix_page(page, outdir))
         name = page.relative_to(outdir).as_posix()
 
         def warn(message):
@@ -124,6 +136,5 @@ def _check_pages(app, exception):
 
 
 def setup(app):
-    app.connect("html-page-context", _dedupe_assets)
     app.connect("build-finished", _check_pages)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

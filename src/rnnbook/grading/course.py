@@ -34,12 +34,16 @@ def book_config(root: Path) -> dict:
         return yaml.safe_load(handle) or {}
 
 
+def _required(root: Path, section: str, key: str, needed_for: str) -> str:
+    value = (book_config(root).get(section) or {}).get(key)
+    if not value:
+        raise CourseLayoutError(f"_config.yml has no {section}.{key}; {needed_for} need it")
+    return str(value).rstrip("/")
+
+
 def repository_url(root: Path) -> str:
     """``repository.url`` from ``_config.yml``."""
-    url = (book_config(root).get("repository") or {}).get("url")
-    if not url:
-        raise CourseLayoutError("_config.yml has no repository.url; the Colab links need it")
-    return str(url).rstrip("/")
+    return _required(root, "repository", "url", "the Colab links")
 
 
 def repository_branch(root: Path) -> str:
@@ -49,10 +53,7 @@ def repository_branch(root: Path) -> str:
 
 def book_url(root: Path) -> str:
     """Where the published book lives: ``html.baseurl`` in ``_config.yml``."""
-    url = (book_config(root).get("html") or {}).get("baseurl")
-    if not url:
-        raise CourseLayoutError("_config.yml has no html.baseurl; assignments link back to the book with it")
-    return str(url).rstrip("/")
+    return _required(root, "html", "baseurl", "the assignments' links back to their chapters")
 
 
 def release_tag(root: Path) -> str:
