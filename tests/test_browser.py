@@ -18,9 +18,11 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
-from cdp import Browser, find_chromium
 from conftest import ROOT, needs_mirror, serve_folder
-from rnnbook.grading.course import CHAPTER_ASSIGNMENTS, Course, repository_branch, repository_url
+
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+from cdp import Browser, find_chromium  # noqa: E402  (the book's own tooling, beside its Sphinx extension)
+from rnnbook.grading.course import CHAPTER_ASSIGNMENTS, Course, repository_branch, repository_url  # noqa: E402
 
 CHROMIUM = find_chromium()
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium: apt-get install chromium")
@@ -131,8 +133,7 @@ def check_site(base: str, pages: list[str], shots: Path | None) -> dict[str, lis
         for page in pages:
             browser.open(f"{base}/{page}.html")
             # MathJax typesets after the load event: wait for it (no MathJax at all is a problem itself).
-            browser.evaluate("window.MathJax && MathJax.startup ? MathJax.startup.promise.then(() => true)"
-                             " : Promise.resolve(false)", await_promise=True)
+            browser.wait_for_math()
             audit = browser.evaluate(AUDIT_JS)
             report[page] = audit_problems(page, audit, browser.requested_urls(), browser.console_errors(),
                                           chapters, course)

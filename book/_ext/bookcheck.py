@@ -98,7 +98,7 @@ class _PageScan(HTMLParser):
 
 
 def _check_pages(app, exception):
-    if exception is not None or app.builder.format != "html":
+    if exception is not None or app.builder.name != "html":  # (singlehtml has no per-chapter pages)
         return
     outdir = Path(app.outdir)
     pages = sorted(p for p in outdir.rglob("*.html") if "_static" not in p.parts and p.name not in

@@ -1,5 +1,6 @@
-"""A small Chrome DevTools Protocol client for the browser test: start headless Chromium, open a page,
-record its network requests and console errors, evaluate JavaScript, take screenshots."""
+"""A small Chrome DevTools Protocol client (tests/test_browser.py, print_pdf.py): start headless Chromium,
+open a page, record its network requests and console errors, evaluate JavaScript, take screenshots,
+print to PDF."""
 from __future__ import annotations
 
 import base64
@@ -108,6 +109,15 @@ class Browser:
 
     def screenshot(self, path: Path) -> None:
         data = self.call("Page.captureScreenshot", format="png")["data"]
+        path.write_bytes(base64.b64decode(data))
+
+    def wait_for_math(self) -> bool:
+        """Wait until MathJax has typeset the page; False when the page has no MathJax."""
+        return self.evaluate("window.MathJax && MathJax.startup ? MathJax.startup.promise.then(() => true)"
+                             " : Promise.resolve(false)", await_promise=True)
+
+    def print_pdf(self, path: Path) -> None:
+        data = self.call("Page.printToPDF", printBackground=True)["data"]
         path.write_bytes(base64.b64decode(data))
 
     def __enter__(self):
