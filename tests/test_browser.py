@@ -169,7 +169,7 @@ def _in_article(snippet):
 
 # Each defect the book once had, put back into a copy of a chapter page: (name, change, expected problem).
 DEFECTS = [
-    ("mathjax-from-cdn", lambda h: re.sub(r'src="[^"]*mathjax/tex-chtml\.js"',
+    ("mathjax-from-cdn", lambda h: re.sub(r'src="[^"]*mathjax/tex-chtml\.js[^"]*"',
                                           'src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js"', h),
      "request to another host"),
     ("duplicate-thebe", lambda h: re.sub(r"(<script>const THEBE_JS_URL.*?</script>)", r"\1\1", h, count=1), "already been declared"),
@@ -182,7 +182,7 @@ DEFECTS = [
     ("image-without-alt", lambda h: re.sub(r'(<img[^>]*?) alt="[^"]*"', r"\1", h), "image without alt text"),
     ("code-cut-off", _in_article("<div class='highlight'><pre style='white-space: pre'>"
                                           + "x = 1  # " + "long " * 80 + "</pre></div>"), "code wider than the column"),
-    ("split-log", lambda h: re.sub(r'(<div class="cell_output docutils container">)(<div class="output stream[^>]*>.*?</div>\s*</div>)',
+    ("split-log", lambda h: re.sub(r'(<div class="cell_output docutils container">\s*)(<div class="output stream[^>]*>.*?</div>\s*</div>)',
                                    r"\1\2\2", h, count=1, flags=re.S), "logs split"),
 ]
 
