@@ -67,10 +67,11 @@ def _data_manifest() -> dict:
 
 def secrets(course: Course) -> list[str]:
     """Text that must never be published: every solution cell of the sources as a whole, and each line of
-    a solution or hidden-test block that the released exercises and the package do not already show
-    (a line is matched as a whole line of a published file, a cell as a substring)."""
+    a solution or hidden-test block that the released exercises, the chapters and the package do not
+    already show (a line is matched as a whole line of a published file, a cell as a substring)."""
     public = set()
-    for path in [*course.exercises.rglob("*.ipynb"), *(course.root / "src").rglob("*.py")]:
+    for path in [*course.exercises.rglob("*.ipynb"), *course.book.glob("*.ipynb"),
+                 *(course.root / "src").rglob("*.py")]:
         text = path.read_text(encoding="utf-8")
         if path.suffix == ".ipynb":
             text = "\n".join(c.source for c in nbformat.reads(text, as_version=4).cells)
