@@ -1,6 +1,7 @@
 """Shared fixtures: the repository root, the data mirror, a local HTTP server."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
@@ -20,20 +21,27 @@ def mirror_dir() -> Path | None:
 needs_mirror = pytest.mark.skipif(mirror_dir() is None, reason="RNNBOOK_DATA_MIRROR is not set to a data folder")
 
 
-@pytest.fixture
-def http_server(tmp_path):
-    """Serve ``tmp_path/www`` on 127.0.0.1; yields (base_url, folder)."""
-    folder = tmp_path / "www"
-    folder.mkdir()
+@contextlib.contextmanager
+def serve_folder(folder):
+    """Serve ``folder`` on 127.0.0.1 while the block runs; yields the base URL."""
     handler = functools.partial(_QuietHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", folder
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def http_server(tmp_path):
+    """Serve ``tmp_path/www`` on 127.0.0.1; yields (base_url, folder)."""
+    folder = tmp_path / "www"
+    folder.mkdir()
+    with serve_folder(folder) as base:
+        yield base, folder
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

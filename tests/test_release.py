@@ -31,7 +31,7 @@ def test_exercises_hide_solutions_and_hidden_tests():
 
 @pytest.fixture
 def course_copy(tmp_path):
-    for name in ("_config.yml", "autograder", "solutions", "exercises", "book"):
+    for name in ("_config.yml", "pyproject.toml", "autograder", "solutions", "exercises", "book"):
         src = ROOT / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / name)
     return Course(tmp_path)

@@ -4,6 +4,7 @@
     course check NOTEBOOK
     course grade ASSIGNMENT SUBMISSIONS [--workdir DIR] [--jobs N] [--require-sandbox]
     course export {gradescope,canvas} ASSIGNMENT -o DIR
+    course publish DIR [--html BUILT_BOOK]
 """
 from __future__ import annotations
 
@@ -81,6 +82,18 @@ def _cmd_export(args) -> int:
     return 0
 
 
+def _cmd_publish(args) -> int:
+    from .publish import PublishError, publish
+
+    try:
+        dest = publish(Course(find_root()), Path(args.dir), Path(args.html) if args.html else None)
+    except PublishError as err:
+        print(f"course: {err}", file=sys.stderr)
+        return 1
+    print(f"student edition in {dest} (site at the top, exercises and package under course/)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="course", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -114,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", default=os.environ.get("RNNBOOK_GRADING_DIR", str(Path.home() / "rnnbook-grading")),
                    help="canvas: the --workdir `course grade` wrote its table into")
     p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("publish", help="write the student edition: built book, exercises, package (maintainers)")
+    p.add_argument("dir", help="output folder (emptied first)")
+    p.add_argument("--html", help="the built book (default: _build/html)")
+    p.set_defaults(func=_cmd_publish)
     return parser
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,13 +34,56 @@ def find_root(start: str | os.PathLike | None = None) -> Path:
     )
 
 
+def book_config(root: Path) -> dict:
+    """``_config.yml`` as a dictionary (the single place the course's address and branch are written)."""
+    import yaml  # installed with Jupyter Book; imported here so `course check` on Colab does not need it
+
+    with open(root / "_config.yml", encoding="utf-8") as handle:
+        return yaml.safe_load(handle) or {}
+
+
+def _required(root: Path, section: str, key: str, needed_for: str) -> str:
+    value = (book_config(root).get(section) or {}).get(key)
+    if not value:
+        raise CourseLayoutError(f"_config.yml has no {section}.{key}; {needed_for} need it")
+    return str(value).rstrip("/")
+
+
 def repository_url(root: Path) -> str:
-    """``repository.url`` from ``_config.yml``: the single place the course's address is written."""
-    text = (root / "_config.yml").read_text(encoding="utf-8")
-    match = re.search(r"^repository:\s*\n(?:[ \t]+.*\n)*?[ \t]+url:\s*(\S+)", text, re.MULTILINE)
-    if not match:
-        raise CourseLayoutError("_config.yml has no repository.url; the Colab links need it")
-    return match.group(1).strip("'\"").rstrip("/")
+    """``repository.url`` from ``_config.yml``."""
+    return _required(root, "repository", "url", "the Colab links")
+
+
+def repository_branch(root: Path) -> str:
+    """``repository.branch`` from ``_config.yml`` (the branch the Colab links open)."""
+    return str((book_config(root).get("repository") or {}).get("branch") or "main")
+
+
+def book_url(root: Path) -> str:
+    """Where the published book lives: ``html.baseurl`` in ``_config.yml``."""
+    return _required(root, "html", "baseurl", "the assignments' links back to their chapters")
+
+
+def release_tag(root: Path) -> str:
+    """The git tag a release is published under: ``v`` + the package version in pyproject.toml. The
+    Colab setup cells install exactly this tag, so a notebook runs with the code it was written for."""
+    import tomllib
+
+    with open(root / "pyproject.toml", "rb") as handle:
+        return "v" + tomllib.load(handle)["project"]["version"]
+
+
+# Which assignment goes with which chapter (chapter number -> assignment id). Chapters and assignments
+# that do not exist yet are skipped, so a new pair only needs its line here.
+CHAPTER_ASSIGNMENTS = {
+    "01": "a1_preprocessing",
+    "02": "a2_rnn_lm",
+    "03": "a3_lstm_gru",
+    "04": "a4_seq2seq",
+    "05": "a5_attention",
+    "06": "a6_decoding",
+    "07": "a6_decoding",
+}
 
 
 @dataclass(frozen=True)
@@ -66,6 +108,19 @@ class Course:
 
     def assignments(self) -> list[str]:
         return sorted(p.name for p in self.solutions.iterdir() if (p / f"{p.name}.ipynb").is_file())
+
+    def chapters(self) -> list[Path]:
+        """The chapter notebooks, ``book/NN_name.ipynb``, in order."""
+        return sorted(p for p in self.book.glob("[0-9][0-9]_*.ipynb"))
+
+    def chapter_assignment(self, chapter: Path) -> str | None:
+        """The assignment that goes with ``chapter``, if it exists yet."""
+        assignment = CHAPTER_ASSIGNMENTS.get(chapter.name[:2])
+        return assignment if assignment in self.assignments() else None
+
+    def assignment_chapters(self, assignment: str) -> list[Path]:
+        """The chapters that ``assignment`` practises (those that exist yet)."""
+        return [c for c in self.chapters() if CHAPTER_ASSIGNMENTS.get(c.name[:2]) == assignment]
 
     def source_notebook(self, assignment: str) -> Path:
         path = self.solutions / assignment / f"{assignment}.ipynb"
