@@ -7,6 +7,7 @@ import functools
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -138,6 +139,24 @@ def test_checks_reject_tensor_subclasses_but_accept_parameters():
     checks.expect_sequence("ids", torch.tensor([1, 2]), [1, 2])
     checks.expect_sequence("text", "ab", "ab")
     checks.expect_mapping("stoi", {"a": 0, "b": 1}, {"b": 1, "a": 0})
+
+
+def test_expect_number_accepts_plain_numbers_only():
+    checks.expect_number("loss", 1.0 + 1e-13, 1.0)
+    checks.expect_number("count", 3, 3.0)
+    checks.expect_number("bleu", np.float64(2.5), 2.5)
+    checks.expect_number("loss", torch.tensor(0.5, dtype=torch.float64), 0.5)
+    checks.expect_number("ppl", 101.0, 100.0, rtol=0.02)
+    with pytest.raises(AssertionError, match="off by 0.1"):
+        checks.expect_number("loss", 1.1, 1.0)
+    with pytest.raises(AssertionError, match="off by"):
+        checks.expect_number("loss", float("nan"), 1.0)
+    with pytest.raises(AssertionError, match="subclass of float"):
+        checks.expect_number("loss", type("MyFloat", (float,), {"__sub__": lambda s, o: 0.0})(9.0), 1.0)
+    with pytest.raises(AssertionError, match="should be a number"):
+        checks.expect_number("loss", AlwaysEqual(), 1.0)
+    with pytest.raises(AssertionError, match="subclass of Tensor"):
+        checks.expect_number("loss", torch.zeros(()).as_subclass(Agreeable), 1.0)
 
 
 def test_legitimate_use_of_the_spies_is_not_tampering():

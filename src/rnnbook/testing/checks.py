@@ -11,6 +11,7 @@ import sys
 import types
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -105,6 +106,24 @@ def expect_close(name: str, actual, expected: torch.Tensor, atol: float = 1e-6, 
             f"{name} differs from the reference: max abs error {err:.3g} at index {where} "
             f"(tolerance {atol:g})." + (f" {hint}" if hint else "")
         )
+
+
+# numpy's scalar types are C types: they cannot be patched to equal everything, so they count as numbers.
+_NUMBER_TYPES = (int, float, np.float64, np.float32, np.int64, np.int32)
+
+
+def expect_number(name: str, actual, expected: float, atol: float = 1e-12, rtol: float = 0.0, hint: str = "") -> None:
+    """A number (int, float, a numpy scalar or a one-element plain tensor) within tolerance of the reference;
+    subclasses and other objects are rejected, and a failure gives the error, not the expected value."""
+    _check_untampered()
+    if type(actual) in _TENSOR_TYPES and actual.numel() == 1:
+        actual = actual.item()
+    if type(actual) not in _NUMBER_TYPES:
+        raise AssertionError(f"{name} should be a number (a float), but it is a {describe(actual)}.")
+    ours, reference = float(actual), float(expected)
+    if not abs(ours - reference) <= atol + rtol * abs(reference):  # written so that NaN fails
+        raise AssertionError(f"{name} is off by {abs(ours - reference):.3g} (tolerance {atol:g}, relative {rtol:g})."
+                             + (f" {hint}" if hint else ""))
 
 
 def first_divergence(actual: Sequence, expected: Sequence) -> int | None:

@@ -178,6 +178,4 @@ def expect_hypotheses(name: str, got, expected, atol: float = 1e-9) -> None:
                                  f"{checks.describe(pair)}.")
         got_tokens = pair[0].tolist() if isinstance(pair[0], torch.Tensor) else list(pair[0])
         checks.expect_sequence(f"{name}[{i}]'s tokens", got_tokens, tokens)
-        if abs(float(pair[1]) - score) > atol:
-            raise AssertionError(f"{name}[{i}]'s score is off by {abs(float(pair[1]) - score):.3g} "
-                                 f"(tolerance {atol:g}) although its tokens are right.")
+        checks.expect_number(f"{name}[{i}]'s score", pair[1], score, atol=atol, hint="Its tokens are right.")
