@@ -10,12 +10,16 @@ import sys
 import zipfile
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from test_grading import COURSE, read_table, run_course
 
 pytestmark = pytest.mark.slow
 A1 = "a1_preprocessing"
+# What the solution scores before a person grades the written answers: the autograded test cells' points.
+A1_AUTOGRADED = sum(c.metadata.nbgrader.get("points", 0) for c in nbformat.read(COURSE.source_notebook(A1), as_version=4).cells
+                    if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade"))
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +64,7 @@ def test_gradescope_score_equals_course_grade(exported, tmp_path, which):
     graded = run_course("grade", A1, str(subs), "--workdir", str(tmp_path / "work"))
     assert graded.returncode == 0, graded.stderr
     row = read_table(tmp_path / "work" / f"grades_{A1}.csv")[which]
-    assert results["score"] == float(row["total"]) == (22 if which == "solution" else 0)
+    assert results["score"] == float(row["total"]) == (A1_AUTOGRADED if which == "solution" else 0)
     tests = {t["name"]: t for t in results["tests"]}
     assert tests["test_tokenize_visible"]["visibility"] == "visible"
     assert tests["test_tokenize_hidden"]["visibility"] == "after_published"
