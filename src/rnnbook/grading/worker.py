@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -67,6 +68,9 @@ def read_scores(sandbox: Path, assignment: str, student: str) -> dict:
     return {"scores": scores, "failures": failures}
 
 
+RETRY_WAITS = (10, 20, 30, None)  # seconds before each retry of a failed autograde; None: give up
+
+
 def grade_one(job: dict) -> None:
     """Autograde one submission; its result is written once its kernel is gone."""
     root, sandbox, student, assignment = Path(job["root"]), Path(job["sandbox"]), job["student"], job["assignment"]
@@ -75,7 +79,14 @@ def grade_one(job: dict) -> None:
     config = grading_config(root, sandbox, int(job["cell_timeout"]), job["isolation"])
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     result: dict = {"student": student, "assignment": assignment}
-    graded = api.autograde(assignment, student, force=True, create=True)
+    for wait in RETRY_WAITS:
+        # nbgrader fails outright when the kernel cannot start, e.g. while another submission's fork
+        # bomb holds the user's process slots: that is the machine's fault, not this student's, so
+        # wait and try again before recording an error.
+        graded = api.autograde(assignment, student, force=True, create=True)
+        if graded["success"] or wait is None:
+            break
+        time.sleep(wait)
     if not graded["success"]:
         log = (graded.get("error") or graded.get("log") or "").strip().splitlines()
         result.update(status="error", reason="nbgrader could not autograde it: " + " | ".join(log[-3:]))
