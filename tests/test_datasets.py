@@ -122,3 +122,17 @@ def test_readers_return_real_text():
     assert len(datasets.translation_pairs("multi30k", "valid", source="en", target="de")) == 1_014
     assert datasets.read_text("tinyshakespeare", "all").startswith("First Citizen:")
     assert "WikiText-2" in datasets.describe("wikitext-2")
+
+
+def test_gradescope_setup_fetches_every_file_into_a_mirror(isolated, http_server, monkeypatch):
+    from rnnbook.grading.export import fetch_data
+    base, www = http_server
+    (www / "train.txt").write_bytes(PAYLOAD)
+    monkeypatch.setattr(datasets, "REGISTRY", {})
+    datasets.register(_fake(base))
+    monkeypatch.setenv(datasets.MIRROR_ENV, str(isolated / "no-mirror"))  # ignored: setup.sh downloads
+    monkeypatch.setenv(datasets.CACHE_ENV, str(isolated / "cache"))  # restored after the test
+    paths = fetch_data(isolated / "data")
+    assert paths == [isolated / "data" / "fake-corpus" / "train.txt"] and paths[0].read_bytes() == PAYLOAD
+    # run_autograder reads that folder as the mirror, offline.
+    assert datasets.fetch("fake-corpus", "train", mirror=isolated / "data", download=False) == paths[0]

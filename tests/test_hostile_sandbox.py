@@ -40,9 +40,9 @@ except OSError:
 """
 
 
-async def _run_in_sandbox(scratch: Path, code: str, use_bwrap: bool) -> str:
+async def _run_in_sandbox(scratch: Path, code: str, use_bwrap: bool, warm_socket: Path | None = None) -> str:
     km = SandboxedKernelManager(kernel_name="python3")
-    km.prepare(scratch, Limits(), use_bwrap)
+    km.prepare(scratch, Limits(), use_bwrap, warm_socket)
     await km.start_kernel()
     kc = km.client()
     kc.start_channels()
@@ -70,6 +70,81 @@ def test_sandboxed_kernel_sees_only_what_it_needs(tmp_path):
     # what matters is that the real repository is untouched.
     assert seen["can_write_home"] and not (ROOT / "planted.py").exists()
     assert not seen["can_write_repo"] or str(ROOT).startswith("/tmp/")
+
+
+WARM_PROBE = """
+import ctypes, os, sys
+seen = {'preloaded': 'torch' in sys.modules, 'pid': os.getpid()}
+runs = os.path.dirname(os.path.dirname(os.getcwd()))
+seen['runs'] = sorted(os.listdir(runs))
+seen['own_folder'] = sorted(os.listdir(os.path.dirname(os.getcwd())))
+seen['capabilities'] = [line.split()[1] for line in open('/proc/self/status') if line.startswith('Cap')]
+libc = ctypes.CDLL(None, use_errno=True)
+seen['umount'] = libc.umount2(runs.encode(), 2)
+seen['remount'] = libc.mount(None, runs.encode(), None, 32, None)
+try:
+    open(os.path.join(runs, 'planted'), 'w').close()
+    seen['write_runs'] = True
+except OSError:
+    seen['write_runs'] = False
+seen['tmp'] = sorted(os.listdir('/tmp'))
+open('/tmp/left-behind', 'w').close()
+open('written', 'w').write('mine')
+print(seen)
+"""
+
+
+@pytest.mark.skipif(bwrap_problem() is not None, reason=f"no sandbox here: {bwrap_problem()}")
+def test_warm_kernel_is_forked_preloaded_and_sees_only_its_scratch(tmp_path):
+    from rnnbook.grading import warm
+    runs = tmp_path / "runs"
+    for student in ("alice", "bob"):
+        (runs / student / "scratch").mkdir(parents=True)
+        (runs / student / "gradebook.db").write_text("hidden tests and grades")
+    with warm.WarmServer(runs) as server:
+        seen = [eval(asyncio.run(_run_in_sandbox(runs / s / "scratch", WARM_PROBE, True, server.socket)))
+                for s in ("alice", "bob")]
+    for student, probe in zip(("alice", "bob"), seen):
+        assert probe["preloaded"] and probe["pid"] == 1, probe  # forked warm, PID 1 of its own namespace
+        assert probe["runs"] == [student] and probe["own_folder"] == ["scratch"], probe
+        assert set(probe["capabilities"]) == {"0000000000000000"}, probe
+        assert probe["umount"] != 0 and probe["remount"] != 0 and not probe["write_runs"], probe
+        assert "left-behind" not in probe["tmp"]  # each kernel has its own /tmp
+        assert (runs / student / "scratch" / "written").read_text() == "mine"
+    assert not (runs / "planted").exists()
+
+
+@pytest.mark.skipif(bwrap_problem() is not None, reason=f"no sandbox here: {bwrap_problem()}")
+def test_warm_kernel_can_be_interrupted_and_its_death_is_seen(tmp_path):
+    from rnnbook.grading import warm
+
+    async def scenario(server_socket):
+        km = SandboxedKernelManager(kernel_name="python3")
+        km.prepare(tmp_path / "runs" / "alice" / "scratch", Limits(), True, server_socket)
+        await km.start_kernel()
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=120)
+            kc.execute("import time\ntime.sleep(60)")
+            await asyncio.sleep(1.0)
+            await km.interrupt_kernel()
+            reply = await kc.get_shell_msg(timeout=30)
+            interrupted = reply["content"].get("ename")
+            kc.execute("import os; os._exit(3)")
+            for _ in range(100):
+                if not await km.is_alive():
+                    break
+                await asyncio.sleep(0.1)
+            return interrupted, await km.is_alive()
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel(now=True)
+
+    (tmp_path / "runs").mkdir()
+    with warm.WarmServer(tmp_path / "runs") as server:
+        interrupted, alive = asyncio.run(scenario(server.socket))
+    assert interrupted == "KeyboardInterrupt" and alive is False
 
 
 def test_without_sandbox_the_limits_still_apply(tmp_path):
@@ -115,3 +190,16 @@ def test_require_sandbox_refuses_without_bubblewrap(tmp_path):
                            "--workdir", str(tmp_path / "work"), "--require-sandbox"], cwd=ROOT, env=env,
                           capture_output=True, text=True)
     assert done.returncode == 2 and "refusing to grade without a sandbox" in done.stderr, done.stderr
+
+
+def test_an_autograde_failure_says_what_happened_and_what_to_do():
+    from rnnbook.grading.worker import explain_failure
+    kernel = explain_failure("[AutogradeApp | ERROR] There was an error processing assignment: /x\n"
+                             "[AutogradeApp | ERROR] Traceback (most recent call last):\n  File \"x.py\", line 1\n"
+                             "RuntimeError: Kernel died before replying to kernel_info\n")
+    assert "RuntimeError: Kernel died before replying to kernel_info" in kernel and "grade this student again" in kernel
+    other = explain_failure("[AutogradeApp | ERROR] There was an error processing assignment: /x\n"
+                            "[AutogradeApp | ERROR] Traceback (most recent call last):\n"
+                            "nbgrader.preprocessors.MissingCellError: cell 'abc' is missing\n")
+    assert "MissingCellError: cell 'abc' is missing" in other and "worker's log" in other
+    assert "nbgrader gave no reason" in explain_failure("")

@@ -8,6 +8,8 @@ The zip holds a minimal course (the assignment's nbgrader source, with its hidde
 ``/autograder/submission/`` with the same code as ``course grade`` and writes
 ``/autograder/results/results.json``: one entry per test cell, visible tests ``visible``, hidden
 tests ``after_published``. Set ``AUTOGRADER_ROOT`` to run it against a fake root (tests do).
+``setup.sh`` also downloads and verifies the course's data sets into ``/autograder/data``, which
+``run_autograder`` uses as the data mirror: grading needs no network.
 """
 from __future__ import annotations
 
@@ -31,6 +33,9 @@ set -euo pipefail
 apt-get update && apt-get install -y --no-install-recommends python3 python3-pip python3-venv bubblewrap || true
 python3 -m venv /autograder/venv
 /autograder/venv/bin/pip install --extra-index-url https://download.pytorch.org/whl/cpu -r /autograder/source/requirements.txt
+# The course's data sets (26 MB), downloaded and checked against their sha256 now, so that grading
+# needs no network: run_autograder reads them as the data mirror.
+PYTHONPATH=/autograder/source/package /autograder/venv/bin/python -m rnnbook.grading.export fetch-data /autograder/data
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -39,6 +44,7 @@ set -euo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 PYTHON="${AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}"
 export PYTHONPATH="$ROOT/source/package${PYTHONPATH:+:$PYTHONPATH}"
+if [ -z "${RNNBOOK_DATA_MIRROR:-}" ] && [ -d "$ROOT/data" ]; then export RNNBOOK_DATA_MIRROR="$ROOT/data"; fi
 exec "$PYTHON" -m rnnbook.grading.export run "$ROOT" %(assignment)s
 """
 
@@ -139,7 +145,20 @@ def run(root: Path, assignment: str) -> int:
     return 0
 
 
+def fetch_data(target: Path) -> list[Path]:
+    """Every file of every registered data set, verified, laid out as a data mirror in ``target``
+    (``<dataset>/<file>``); run by ``setup.sh`` while Gradescope builds the image."""
+    from ..data import datasets
+    os.environ[datasets.CACHE_ENV] = str(target)  # the cache's layout is the mirror's
+    os.environ.pop(datasets.MIRROR_ENV, None)
+    return [datasets.fetch(key, name) for key, ds in sorted(datasets.REGISTRY.items()) for name in sorted(ds.files)]
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["run"]:
         sys.exit(run(Path(sys.argv[2]), sys.argv[3]))
-    sys.exit(f"usage: python -m rnnbook.grading.export run ROOT ASSIGNMENT (see {os.path.basename(__file__)})")
+    if sys.argv[1:2] == ["fetch-data"]:
+        print(f"{len(fetch_data(Path(sys.argv[2])))} data files in {sys.argv[2]}")
+        sys.exit(0)
+    sys.exit(f"usage: python -m rnnbook.grading.export run ROOT ASSIGNMENT | fetch-data DIR "
+             f"(see {os.path.basename(__file__)})")

@@ -31,6 +31,7 @@ import nbformat
 from nbgrader import utils as nbutils
 
 from . import release as release_mod
+from . import warm
 from .course import CELL_TIMEOUT, SUBMISSION_TIMEOUT, Course, CourseError
 from .sandbox import bwrap_problem
 from .submissions import BadSubmission, Submission, collect, read_notebook, repair
@@ -116,11 +117,14 @@ class Worker:
             self.proc.wait()
             self.proc = None
 
-    def finish(self, timeout: float) -> None:
-        """No more jobs: the worker writes the feedback pages, then exits."""
+    def finish(self) -> None:
+        """No more jobs: the worker writes the feedback pages (``wait`` for it), then exits."""
+        if self.proc is not None:
+            self.proc.stdin.close()
+
+    def wait(self, timeout: float) -> None:
         if self.proc is None:
             return
-        self.proc.stdin.close()
         try:
             self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -129,7 +133,7 @@ class Worker:
 
 def grade_one(course: Course, assignment: str, submission: Submission, workdir: Path, template: Path,
               release_nb: nbformat.NotebookNode, worker: Worker, cell_timeout: int, submission_timeout: int,
-              isolation: str = "bwrap") -> dict:
+              isolation: str = "bwrap", warm_socket: Path | None = None) -> dict:
     if submission.problem:
         return _zero_result(submission.student, assignment, submission.problem)
     sandbox = workdir / "runs" / submission.student
@@ -145,7 +149,8 @@ def grade_one(course: Course, assignment: str, submission: Submission, workdir: 
     shutil.copy(template / "gradebook.db", sandbox / "gradebook.db")
     shutil.copytree(template / "release", sandbox / "release")
     job = {"root": str(course.root), "assignment": assignment, "student": submission.student,
-           "sandbox": str(sandbox), "cell_timeout": cell_timeout, "isolation": isolation}
+           "sandbox": str(sandbox), "cell_timeout": cell_timeout, "isolation": isolation,
+           "warm_socket": str(warm_socket) if warm_socket else None}
     problem = worker.grade(job, submission_timeout)
     result_path = sandbox / RESULT_FILE
     if problem or not result_path.is_file():
@@ -235,6 +240,61 @@ def grade(course: Course, assignment: str, submissions_dir: Path, workdir: Path,
     if not submissions:
         raise BadSubmission(f"no notebooks in {submissions_dir} (expected <student>.ipynb files or "
                             f"<student>/{assignment}/*.ipynb folders)")
+    # Workers (importing nbgrader) and the warm kernel server (importing torch) start while the
+    # release is generated: on two cores that work overlaps.
+    (workdir / "runs").mkdir(exist_ok=True)
+    workers = [Worker(workdir / "runs" / f".worker-{i}.log") for i in range(max(1, jobs))]
+    for worker in workers:
+        worker.start()
+    server = _WarmStart(workdir / "runs", isolation, log)
+    try:
+        return _grade_batch(course, assignment, submissions, workdir, workers, server, cell_timeout,
+                            submission_timeout, isolation, log)
+    finally:
+        server.stop()
+        for worker in workers:
+            worker.kill()
+
+
+class _WarmStart:
+    """The batch's warm kernel server, started in a thread; ``socket()`` waits for it (None: cold kernels)."""
+
+    def __init__(self, runs: Path, isolation: str, log):
+        self.server, self.problem, self.log = None, None, log
+        self.thread = threading.Thread(target=self._wait, daemon=True)
+        if isolation == "bwrap" and warm.enabled():
+            self.server = warm.WarmServer(runs)
+            try:
+                self.server.launch()  # in this thread, which lives as long as the batch
+            except OSError as error:
+                self.server, self.problem = None, str(error)
+            else:
+                self.thread.start()
+
+    def _wait(self) -> None:
+        try:
+            self.server.wait_ready()
+        except RuntimeError as error:
+            self.server, self.problem = None, str(error)
+
+    def socket(self) -> Path | None:
+        if self.thread.ident is not None:
+            self.thread.join()
+        if self.problem:
+            self.log(f"warm kernels are off for this batch ({self.problem}); every kernel starts cold.")
+            self.problem = None
+        return self.server.socket if self.server is not None else None
+
+    def stop(self) -> None:
+        if self.thread.ident is not None:
+            self.thread.join()
+        if self.server is not None:
+            self.server.stop()
+
+
+def _grade_batch(course: Course, assignment: str, submissions: list[Submission], workdir: Path,
+                 workers: list[Worker], server: _WarmStart, cell_timeout: int, submission_timeout: int,
+                 isolation: str, log) -> tuple[Path, list[list[str]]]:
     template = workdir / "template"
     shutil.rmtree(template, ignore_errors=True)
     release_path = release_mod.generate(course, assignment, template / "release", template)
@@ -258,7 +318,7 @@ def grade(course: Course, assignment: str, submissions_dir: Path, workdir: Path,
         worker = idle.get()
         try:
             result = grade_one(course, assignment, sub, workdir, template, release_nb, worker, cell_timeout,
-                               submission_timeout, isolation)
+                               submission_timeout, isolation, server.socket())
         finally:
             idle.put(worker)
         result["digest"] = digest
@@ -273,8 +333,6 @@ def grade(course: Course, assignment: str, submissions_dir: Path, workdir: Path,
         return result
 
     stopping = threading.Event()
-    (workdir / "runs").mkdir(exist_ok=True)
-    workers = [Worker(workdir / "runs" / f".worker-{i}.log") for i in range(max(1, jobs))]
     idle: queue.Queue[Worker] = queue.Queue()
     for worker in workers:
         idle.put(worker)
@@ -299,7 +357,9 @@ def grade(course: Course, assignment: str, submissions_dir: Path, workdir: Path,
     csv_path, rows = _table(results_dir, items, workdir, assignment)
     log("writing feedback pages...")
     for worker in workers:  # feedback after the grades: off the critical path of the table
-        worker.finish(timeout=submission_timeout)
+        worker.finish()
+    for worker in workers:  # all workers write their pages at once
+        worker.wait(timeout=submission_timeout)
     collect_feedback(workdir, assignment, sorted(finished))
     return csv_path, rows
 

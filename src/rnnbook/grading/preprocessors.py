@@ -33,6 +33,8 @@ class GuardedExecute(Execute):
 
     scratch_dir = Unicode("", help="the kernel's scratch folder; empty: run the kernel unsandboxed").tag(config=True)
     use_bwrap = Bool(True, help="run the kernel inside bubblewrap (else rlimits only)").tag(config=True)
+    warm_socket = Unicode("", help="a warm kernel server's socket (see warm): fork kernels from it; "
+                                   "empty: start each kernel cold").tag(config=True)
     max_output_bytes = Int(200_000, help="bytes of output kept per cell").tag(config=True)
 
     def __init__(self, *args, **kwargs):
@@ -79,7 +81,7 @@ class GuardedExecute(Execute):
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
         if self.scratch_dir:
-            km.prepare(self.scratch_dir, Limits(), self.use_bwrap)
+            km.prepare(self.scratch_dir, Limits(), self.use_bwrap, self.warm_socket or None)
         return km
 
     def output(self, outs, msg, display_id, cell_index):

@@ -30,6 +30,9 @@ SYSTEM_FILES = ("/etc/passwd", "/etc/group", "/etc/hosts", "/etc/nsswitch.conf",
                 "/etc/localtime", "/etc/alternatives", "/etc/fonts")
 
 
+TMP_BYTES = 1 << 30  # the sandbox's private /tmp (a tmpfs, so memory): bounded in total
+
+
 @dataclass(frozen=True)
 class Limits:
     memory_bytes: int = 6 << 30  # address space; torch alone maps about 1.5 GiB
@@ -130,36 +133,51 @@ def _write_startup(ipython_dir: Path) -> None:
     (startup / "00-grading.py").write_text(_STARTUP)
 
 
-def wrap(cmd: list[str], scratch: Path, limits: Limits, use_bwrap: bool) -> list[str]:
-    """The kernel command ``cmd`` run with ``limits``, inside bubblewrap when ``use_bwrap``."""
-    # RLIMIT_NPROC counts every process of the real user, so allow for those already running.
-    nproc = limits.processes + _processes_of(os.getuid())
-    limited = [sys.executable, "-S", "-c", _LIMITER, str(limits.memory_bytes), str(nproc),
-               str(limits.file_bytes), str(limits.cpu_seconds), *cmd]
-    if not use_bwrap:
-        return ["/usr/bin/env", f"IPYTHONDIR={scratch / '.ipython'}", *limited]
+def bwrap_command(writable: Path, env: dict[str, str], extra: tuple[str, ...] = ()) -> list[str]:
+    """bubblewrap's arguments for a sandbox whose only writable folder is ``writable`` (also the
+    working directory), with only ``env`` in its environment; the command to run follows."""
     args = [shutil.which("bwrap"), "--unshare-all", "--die-with-parent", "--new-session", "--hostname", "sandbox",
-            "--uid", "65534", "--gid", "65534", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+            "--uid", "65534", "--gid", "65534", "--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
             *_system_binds()]
     for root in _readonly_roots():  # after /tmp: a root under /tmp must not be hidden by the tmpfs
         args += ["--ro-bind", str(root), str(root)]
-    args += ["--bind", str(scratch), str(scratch), "--remount-ro", "/",
-             "--chdir", str(scratch), "--clearenv"]
-    for key, value in sorted(kernel_env(scratch).items()):
+    args += [*extra, "--bind", str(writable), str(writable), "--remount-ro", "/",
+             "--chdir", str(writable), "--clearenv"]
+    for key, value in sorted(env.items()):
         args += ["--setenv", key, value]
-    return [*args, *limited]
+    return args
+
+
+def process_limit(limits: Limits) -> int:
+    """RLIMIT_NPROC counts every process of the real user, so allow for those already running."""
+    return limits.processes + _processes_of(os.getuid())
+
+
+def wrap(cmd: list[str], scratch: Path, limits: Limits, use_bwrap: bool) -> list[str]:
+    """The kernel command ``cmd`` run with ``limits``, inside bubblewrap when ``use_bwrap``."""
+    limited = [sys.executable, "-S", "-c", _LIMITER, str(limits.memory_bytes), str(process_limit(limits)),
+               str(limits.file_bytes), str(limits.cpu_seconds), *cmd]
+    if not use_bwrap:
+        return ["/usr/bin/env", f"IPYTHONDIR={scratch / '.ipython'}", *limited]
+    return [*bwrap_command(scratch, kernel_env(scratch)), *limited]
 
 
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernel runs inside ``wrap`` and listens on Unix sockets in its scratch
-    folder (the sandbox has no network). Set ``scratch``, ``limits`` and ``use_bwrap`` before start."""
+    folder (the sandbox has no network). Call ``prepare`` before starting it.
+
+    With ``warm_socket`` (a running ``warm.WarmServer``'s socket) and bubblewrap, the kernel is
+    forked from the warm server instead of started cold: the same isolation, without importing
+    torch again for each submission."""
 
     scratch: Path | None = None
     limits: Limits = Limits()
     use_bwrap: bool = True
+    warm_socket: Path | None = None
 
-    def prepare(self, scratch: Path, limits: Limits, use_bwrap: bool) -> None:
+    def prepare(self, scratch: Path, limits: Limits, use_bwrap: bool, warm_socket: Path | None = None) -> None:
         self.scratch, self.limits, self.use_bwrap = Path(scratch), limits, use_bwrap
+        self.warm_socket = Path(warm_socket) if warm_socket and use_bwrap else None
         self.scratch.mkdir(parents=True, exist_ok=True)
         self.transport = "ipc"
         self.ip = str(self.scratch / ".kernel")
@@ -175,4 +193,8 @@ class SandboxedKernelManager(AsyncKernelManager):
             raise RuntimeError("SandboxedKernelManager.prepare() was not called")
         if self.use_bwrap and self.kernel_spec and os.path.basename(cmd[0]).startswith("python"):
             cmd[0] = sys.executable  # the sandbox only holds this Python
-        return wrap(cmd, self.scratch, self.limits, self.use_bwrap)
+        cold = wrap(cmd, self.scratch, self.limits, self.use_bwrap)
+        if self.warm_socket is not None and cmd[1:3] == ["-m", "ipykernel_launcher"]:
+            from .warm import relay_command
+            return relay_command(self.warm_socket, self.scratch, cmd[3:], kernel_env(self.scratch), self.limits, cold)
+        return cold

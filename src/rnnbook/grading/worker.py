@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -33,11 +34,13 @@ from .preprocessors import GuardedExecute, HideHiddenTests, StderrToStdoutInTest
 RESULT_FILE = "result.json"
 
 
-def grading_config(root: Path, sandbox: Path, cell_timeout: int, isolation: str = "bwrap") -> Config:
+def grading_config(root: Path, sandbox: Path, cell_timeout: int, isolation: str = "bwrap",
+                   warm_socket: str | None = None) -> Config:
     c = Config()
     configure(c, root, sandbox, release_dir=sandbox / "release", cell_timeout=cell_timeout)
     c.GuardedExecute.scratch_dir = str(sandbox / "scratch")
     c.GuardedExecute.use_bwrap = isolation == "bwrap"
+    c.GuardedExecute.warm_socket = warm_socket or ""  # kernels forked from the batch's warm server
     c.Autograde.autograde_preprocessors = [
         GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
         StderrToStdoutInTests, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
@@ -68,6 +71,26 @@ def read_scores(sandbox: Path, assignment: str, student: str) -> dict:
     return {"scores": scores, "failures": failures}
 
 
+_KERNEL_START = re.compile(r"kernel (died|didn't respond|did not respond|failed to start)|"
+                           r"Kernel(Died|Startup)|kernel_info|Resource temporarily unavailable", re.I)
+_EXCEPTION = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Exit)|[A-Z]\w+Error)\b.*")
+
+
+def explain_failure(log: str) -> str:
+    """One line for the grade table from nbgrader's log when autograding failed outright: what
+    happened (the exception, or nbgrader's last error line) and what to do about it."""
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    errors = [re.sub(r"^\[[^]]*\| ERROR\]\s*", "", line) for line in lines if "| ERROR]" in line]
+    exceptions = [line for line in lines if _EXCEPTION.match(line)]
+    what = (exceptions or errors or lines or ["nbgrader gave no reason"])[-1][:200]
+    if _KERNEL_START.search(log):
+        advice = ("its kernel could not start (the machine may be out of memory or processes); "
+                  "grade this student again")
+    else:
+        advice = "see the worker's log in <workdir>/runs/ and grade this student again once fixed"
+    return f"nbgrader could not autograde it ({what}): {advice}"
+
+
 RETRY_WAITS = (10, 20, 30, None)  # seconds before each retry of a failed autograde; None: give up
 
 
@@ -76,7 +99,7 @@ def grade_one(job: dict) -> None:
     root, sandbox, student, assignment = Path(job["root"]), Path(job["sandbox"]), job["student"], job["assignment"]
     if os.environ.get("RNNBOOK_TEST_CRASH_WORKER") == student:  # tests: a worker that dies
         os.abort()
-    config = grading_config(root, sandbox, int(job["cell_timeout"]), job["isolation"])
+    config = grading_config(root, sandbox, int(job["cell_timeout"]), job["isolation"], job.get("warm_socket"))
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     result: dict = {"student": student, "assignment": assignment}
     for wait in RETRY_WAITS:
@@ -88,8 +111,7 @@ def grade_one(job: dict) -> None:
             break
         time.sleep(wait)
     if not graded["success"]:
-        log = (graded.get("error") or graded.get("log") or "").strip().splitlines()
-        result.update(status="error", reason="nbgrader could not autograde it: " + " | ".join(log[-3:]))
+        result.update(status="error", reason=explain_failure(graded.get("error") or graded.get("log") or ""))
     else:
         result.update(status="graded", **read_scores(sandbox, assignment, student))
     (sandbox / RESULT_FILE).write_text(json.dumps(result, indent=1, sort_keys=True))
