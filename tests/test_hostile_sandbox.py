@@ -87,6 +87,14 @@ try:
     seen['write_runs'] = True
 except OSError:
     seen['write_runs'] = False
+seen['open_files'] = []
+for fd in os.listdir('/proc/self/fd'):
+    try:
+        target = os.readlink('/proc/self/fd/' + fd)
+    except OSError:
+        continue
+    if target.startswith('/'):
+        seen['open_files'].append(target)
 seen['tmp'] = sorted(os.listdir('/tmp'))
 open('/tmp/left-behind', 'w').close()
 open('written', 'w').write('mine')
@@ -110,8 +118,85 @@ def test_warm_kernel_is_forked_preloaded_and_sees_only_its_scratch(tmp_path):
         assert set(probe["capabilities"]) == {"0000000000000000"}, probe
         assert probe["umount"] != 0 and probe["remount"] != 0 and not probe["write_runs"], probe
         assert "left-behind" not in probe["tmp"]  # each kernel has its own /tmp
+        # No file of the grader's is open in the kernel (its stdout is a file in its own scratch folder).
+        scratch = str(runs / student / "scratch")
+        assert all(f.startswith(scratch) or f == "/dev/null" for f in probe["open_files"]), probe["open_files"]
         assert (runs / student / "scratch" / "written").read_text() == "mine"
     assert not (runs / "planted").exists()
+
+
+SHARED_DEV_PLANT = """
+import os
+open('/dev/shm/from-alice', 'w').write('hello')
+for attempt in (lambda: os.rename('/dev/shm', '/dev/.shm-old'), lambda: open('/dev/planted', 'w').close()):
+    try:
+        attempt()
+    except OSError:
+        pass
+print('planted')
+"""
+SHARED_DEV_FIND = """
+import os, torch
+print({'shm': sorted(os.listdir('/dev/shm')), 'dev': sorted(n for n in os.listdir('/dev') if 'old' in n or 'planted' in n),
+       'shared_tensor': float(torch.ones(3).share_memory_().sum())})
+"""
+
+
+@pytest.mark.skipif(bwrap_problem() is not None, reason=f"no sandbox here: {bwrap_problem()}")
+def test_warm_kernels_share_no_dev_or_shared_memory(tmp_path):
+    from rnnbook.grading import warm
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    with warm.WarmServer(runs) as server:
+        asyncio.run(_run_in_sandbox(runs / "alice" / "scratch", SHARED_DEV_PLANT, True, server.socket))
+        out = asyncio.run(_run_in_sandbox(runs / "bob" / "scratch", SHARED_DEV_FIND, True, server.socket))
+    assert out.startswith("{"), f"the second kernel could not even look: {out!r}"
+    assert eval(out) == {"shm": [], "dev": [], "shared_tensor": 3.0}
+
+
+# Stands in for the grader's worker: starts one warm kernel that keeps writing a heartbeat, then waits.
+_WORKER = """
+import asyncio, sys
+from pathlib import Path
+from rnnbook.grading.sandbox import Limits, SandboxedKernelManager
+async def main():
+    km = SandboxedKernelManager(kernel_name="python3")
+    km.prepare(Path(sys.argv[1]), Limits(), True, Path(sys.argv[2]))
+    await km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    await kc.wait_for_ready(timeout=120)
+    kc.execute("import time\\nwhile True:\\n    open('heartbeat', 'w').write(str(time.time()))\\n    time.sleep(0.2)")
+    await asyncio.sleep(3600)
+asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(bwrap_problem() is not None, reason=f"no sandbox here: {bwrap_problem()}")
+def test_warm_kernel_dies_with_the_worker_that_started_it(tmp_path):
+    import signal
+    import time
+    from rnnbook.grading import warm
+    runs = tmp_path / "runs"
+    scratch = runs / "alice" / "scratch"
+    scratch.mkdir(parents=True)
+    heartbeat = scratch / "heartbeat"
+    with warm.WarmServer(runs) as server:
+        worker = subprocess.Popen([sys.executable, "-c", _WORKER, str(scratch), str(server.socket)],
+                                  start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(600):
+                if heartbeat.exists():
+                    break
+                time.sleep(0.2)
+            assert heartbeat.exists(), "the kernel never started"
+        finally:
+            os.killpg(worker.pid, signal.SIGKILL)  # what grade.Worker.kill does
+            worker.wait()
+        time.sleep(2)
+        before = heartbeat.stat().st_mtime
+        time.sleep(2)
+        assert heartbeat.stat().st_mtime == before, "the kernel kept running after its worker was killed"
 
 
 @pytest.mark.skipif(bwrap_problem() is not None, reason=f"no sandbox here: {bwrap_problem()}")

@@ -202,3 +202,16 @@ def test_train_translation_learns_a_toy_task_and_cache_hits(tmp_path, monkeypatc
     for p, q in zip(model.parameters(), again.parameters()):
         assert torch.equal(p, q)
     assert translation.config_hash({**config, "seed": 1}) != translation.config_hash(config)
+
+
+def test_beam_translate_agrees_with_itself_and_with_greedy_and_keeps_the_training_mode():
+    data = _toy_data()
+    torch.manual_seed(0)
+    model = translation.MODEL_BUILDERS["seq2seq"]({"embed_dim": 8, "hidden_dim": 16}, data).train()
+    sources = ["a b", "b a", "a a b", "b", ""]
+    batched = translation.beam_translate(model, data, sources, beam_size=3, batch_size=2)
+    one_at_a_time = translation.beam_translate(model, data, sources, beam_size=3, batch_size=2, batched=False)
+    assert batched == one_at_a_time and len(batched) == len(sources)
+    # Beam 1 is greedy search (an untrained model: ties are unlikely with random weights).
+    assert translation.beam_translate(model, data, sources, beam_size=1) == translation.translate(model, data, sources)
+    assert model.training

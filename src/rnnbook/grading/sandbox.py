@@ -30,6 +30,7 @@ SYSTEM_FILES = ("/etc/passwd", "/etc/group", "/etc/hosts", "/etc/nsswitch.conf",
                 "/etc/localtime", "/etc/alternatives", "/etc/fonts")
 
 
+KERNEL_OUTPUT = ".kernel-output.log"  # in the scratch folder: what the kernel process itself printed
 TMP_BYTES = 1 << 30  # the sandbox's private /tmp (a tmpfs, so memory): bounded in total
 
 
@@ -185,7 +186,20 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kwargs):
         _write_startup(self.scratch / ".ipython")
-        return await super()._async_pre_start_kernel(**kwargs)
+        cmd, kw = await super()._async_pre_start_kernel(**kwargs)
+        # The kernel's own stdout/stderr go to a file in its scratch folder, never to the grader's log
+        # (which names other students, and which the kernel could reopen through /proc/self/fd).
+        self._output = open(self.scratch / KERNEL_OUTPUT, "ab")
+        kw.update(stdin=subprocess.DEVNULL, stdout=self._output, stderr=self._output)
+        return cmd, kw
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        try:
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+        finally:
+            output, self._output = getattr(self, "_output", None), None
+            if output is not None:
+                output.close()  # the kernel holds its own copy
 
     def format_kernel_cmd(self, extra_arguments=None) -> list[str]:
         cmd = super().format_kernel_cmd(extra_arguments)

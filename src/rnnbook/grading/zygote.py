@@ -26,6 +26,8 @@ from pathlib import Path
 
 from .sandbox import TMP_BYTES
 
+SHM_BYTES = 256 << 20  # each kernel's /dev/shm (torch's shared tensors, multiprocessing locks)
+
 # Linux constants (not all in Python 3.11's os module).
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWUSER = 0x00020000, 0x08000000, 0x10000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
@@ -79,6 +81,9 @@ def isolate(scratch: Path, runs_root: Path) -> None:
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _mount(str(scratch), STASH, None, MS_BIND)
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={TMP_BYTES}")
+    # The server's /dev is one tmpfs for all its kernels: each gets its own /dev/shm, the rest read-only.
+    _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, f"mode=1777,size={SHM_BYTES}")
+    _mount(None, "/dev", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
     runs_root.mkdir(parents=True, exist_ok=True)  # gone if it lay under /tmp: the mount point again
     _mount("tmpfs", str(runs_root), "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=64k")
     scratch.mkdir(parents=True)
@@ -121,9 +126,9 @@ def become_kernel(request: dict, stdio: list[int]) -> None:
     drop_privileges()
     os.setsid()
     os.chdir(request["scratch"])
-    # `python -m` put the server's folder first on sys.path; a cold kernel has its own folder there.
-    sys.path = [request["scratch"] if entry in ("", os.path.dirname(os.path.dirname(request["scratch"])))
-                else entry for entry in sys.path]
+    # `python -m` put the server's folder first on sys.path; ipykernel_launcher drops it, as here, and
+    # IPython adds the working folder back.
+    sys.path = [entry for entry in sys.path if entry not in ("", os.path.dirname(os.path.dirname(request["scratch"])))]
     os.environ.clear()
     os.environ.update(request["env"], MPLCONFIGDIR=MATPLOTLIB_DIR)
     if request.get("probe"):
@@ -144,9 +149,9 @@ def serve_one(conn: socket.socket, runs_root: Path) -> int:
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     message, stdio, _, _ = socket.recv_fds(conn, 1 << 20, 3)
     request = json.loads(message)
-    scratch = Path(request["scratch"])
-    if runs_root not in scratch.parents:
-        raise ValueError(f"{scratch} is not inside {runs_root}")
+    scratch = Path(os.path.normpath(request["scratch"]))
+    if scratch.parent.parent != runs_root or scratch.name != "scratch":
+        raise ValueError(f"{scratch} is not a folder <runs>/<student>/scratch of {runs_root}")
     isolate(scratch, runs_root)
     pid = os.fork()
     if pid == 0:
@@ -203,7 +208,7 @@ def _fork_for(conn: socket.socket, listener: socket.socket, runs_root: Path) -> 
 
 def probe(runs_root: Path, folder: Path) -> None:
     """Check once, before saying ready, that a child can really be isolated here."""
-    scratch = folder / "probe"
+    scratch = folder / "scratch"
     scratch.mkdir(exist_ok=True)
     ours, theirs = socket.socketpair()
     request = {"scratch": str(scratch), "probe": True, "env": {}, "args": [], "memory_bytes": 1 << 40,

@@ -102,23 +102,33 @@ def evaluate_loss(model: nn.Module, examples: Sequence, *, batch_size: int, pad_
     return total / max(count, 1)
 
 
-@torch.no_grad()
-def translate(model: nn.Module, data: TranslationData, sources: Sequence[Sequence[int]] | Sequence[str], *,
-              max_len: int = 50, batch_size: int = 256) -> list[str]:
-    """Greedy translations (space-joined target tokens) of source sentences (strings or index lists)."""
+def _decode_in_chunks(model: nn.Module, data: TranslationData, sources: Sequence[Sequence[int]] | Sequence[str],
+                      batch_size: int, search: Callable[[object, int], list[list[int]]]) -> list[str]:
+    """Encode the sources (strings or index lists) in padded chunks of ``batch_size`` and decode each
+    chunk with ``search(state, rows)`` (one token list per row), in eval mode; space-joined targets."""
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     ids = [data.encode_source(s) if isinstance(s, str) else list(s) for s in sources]
     out: list[str] = []
-    for start in range(0, len(ids), batch_size):
-        chunk = [s if s else [data.src_vocab.unk_index] for s in ids[start:start + batch_size]]
-        src, lengths = batching.pad_batch(chunk, data.src_vocab.pad_index)
-        state = model.start(src.to(device), lengths.to(device))
-        found = decoding.greedy_search(decoding.model_step(model), state, data.sos_index, data.eos_index, max_len)
-        out.extend(data.decode_target(h) for h in found)
-    model.train(was_training)
+    try:
+        for start in range(0, len(ids), batch_size):
+            chunk = [s if s else [data.src_vocab.unk_index] for s in ids[start:start + batch_size]]
+            src, lengths = batching.pad_batch(chunk, data.src_vocab.pad_index)
+            state = model.start(src.to(device), lengths.to(device))
+            out.extend(data.decode_target(tokens) for tokens in search(state, len(chunk)))
+    finally:
+        model.train(was_training)
     return out
+
+
+@torch.no_grad()
+def translate(model: nn.Module, data: TranslationData, sources: Sequence[Sequence[int]] | Sequence[str], *,
+              max_len: int = 50, batch_size: int = 256) -> list[str]:
+    """Greedy translations (space-joined target tokens) of source sentences (strings or index lists)."""
+    step = decoding.model_step(model)
+    return _decode_in_chunks(model, data, sources, batch_size, lambda state, rows: decoding.greedy_search(
+        step, state, data.sos_index, data.eos_index, max_len))
 
 
 def bleu(model: nn.Module, data: TranslationData, split: str = "test", *, max_len: int = 50,
@@ -257,29 +267,24 @@ BOOK_CONFIGS["attention"] = {
     "epochs": 3, "hash_modules": ["rnnbook.models.attention"],
 }
 
-# --- beam-search translation (h11: Chapters 6-7, benchmarks/beam_batched.py) ---
+
 @torch.no_grad()
 def beam_translate(model: nn.Module, data: TranslationData, sources: Sequence[Sequence[int]] | Sequence[str], *,
                    beam_size: int = 5, alpha: float = 0.0, max_len: int = 50, batch_size: int = 64,
                    batched: bool = True) -> list[str]:
-    """Beam-search translations (space-joined target tokens) of source sentences; ``batched=False``
-    searches one sentence at a time (same results, for timing the difference)."""
-    device = next(model.parameters()).device
-    model.eval()
-    ids = [data.encode_source(s) if isinstance(s, str) else list(s) for s in sources]
+    """Beam-search translations (space-joined target tokens) of source sentences (Chapters 6-7);
+    ``batched=False`` searches one sentence at a time (same results, for timing the difference)."""
     step = decoding.model_step(model)
-    out: list[str] = []
-    for start in range(0, len(ids), batch_size):
-        chunk = [s if s else [data.src_vocab.unk_index] for s in ids[start:start + batch_size]]
-        src, lengths = batching.pad_batch(chunk, data.src_vocab.pad_index)
-        state = model.start(src.to(device), lengths.to(device))
+
+    def search(state, rows: int) -> list[list[int]]:
         if batched:
             found = decoding.batched_beam_search(step, state, data.sos_index, data.eos_index, beam_size, max_len,
                                                  alpha=alpha)
         else:
+            device = next(model.parameters()).device
             found = [decoding.beam_search(step, decoding.reorder_state(state, torch.tensor([row], device=device)),
                                           data.sos_index, data.eos_index, beam_size, max_len, alpha=alpha)
-                     for row in range(len(chunk))]
-        out.extend(data.decode_target(best[0][0]) if best else "" for best in found)
-    return out
-# --- end beam-search translation ---
+                     for row in range(rows)]
+        return [best[0][0] if best else [] for best in found]
+
+    return _decode_in_chunks(model, data, sources, batch_size, search)
