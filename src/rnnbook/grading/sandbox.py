@@ -65,7 +65,7 @@ def bwrap_problem() -> str | None:
     return None
 
 
-def _readonly_roots() -> list[Path]:
+def readonly_roots() -> list[Path]:
     """What the kernel must read: the Python it runs on, its packages, and the rnnbook package only
     (never the folder around it, which in a checkout holds solutions/)."""
     import rnnbook
@@ -140,7 +140,7 @@ def bwrap_command(writable: Path, env: dict[str, str], extra: tuple[str, ...] = 
     args = [shutil.which("bwrap"), "--unshare-all", "--die-with-parent", "--new-session", "--hostname", "sandbox",
             "--uid", "65534", "--gid", "65534", "--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
             *_system_binds()]
-    for root in _readonly_roots():  # after /tmp: a root under /tmp must not be hidden by the tmpfs
+    for root in readonly_roots():  # after /tmp: a root under /tmp must not be hidden by the tmpfs
         args += ["--ro-bind", str(root), str(root)]
     args += [*extra, "--bind", str(writable), str(writable), "--remount-ro", "/",
              "--chdir", str(writable), "--clearenv"]

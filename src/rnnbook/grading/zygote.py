@@ -24,7 +24,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from .sandbox import TMP_BYTES
+from .sandbox import TMP_BYTES, readonly_roots
 
 SHM_BYTES = 256 << 20  # each kernel's /dev/shm (torch's shared tensors, multiprocessing locks)
 
@@ -80,7 +80,15 @@ def isolate(scratch: Path, runs_root: Path) -> None:
     Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _mount(str(scratch), STASH, None, MS_BIND)
+    # What the kernel reads (Python, packages, data) may lie under /tmp (a checkout there with its
+    # virtual environment): hold on to those folders and put them back on the private /tmp.
+    kept = [(root, os.open(root, os.O_PATH)) for root in map(str, readonly_roots()) if root.startswith("/tmp/")]
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={TMP_BYTES}")
+    for root, fd in kept:
+        os.makedirs(root, exist_ok=True)
+        _mount(f"/proc/self/fd/{fd}", root, None, MS_BIND | MS_REC)
+        _mount(None, root, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        os.close(fd)
     # The server's /dev is one tmpfs for all its kernels: each gets its own /dev/shm, the rest read-only.
     _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, f"mode=1777,size={SHM_BYTES}")
     _mount(None, "/dev", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
