@@ -246,55 +246,22 @@ def grade(course: Course, assignment: str, submissions_dir: Path, workdir: Path,
     workers = [Worker(workdir / "runs" / f".worker-{i}.log") for i in range(max(1, jobs))]
     for worker in workers:
         worker.start()
-    server = _WarmStart(workdir / "runs", isolation, log)
+    server = warm.WarmServer(workdir / "runs") if isolation == "bwrap" and warm.enabled() else None
+    if server is not None:
+        server.launch()  # from this thread, which lasts as long as the batch (bwrap dies with it)
     try:
         return _grade_batch(course, assignment, submissions, workdir, workers, server, cell_timeout,
                             submission_timeout, isolation, log)
     finally:
-        server.stop()
+        if server is not None:
+            server.stop()
         for worker in workers:
             worker.kill()
 
 
-class _WarmStart:
-    """The batch's warm kernel server, started in a thread; ``socket()`` waits for it (None: cold kernels)."""
-
-    def __init__(self, runs: Path, isolation: str, log):
-        self.server, self.problem, self.log = None, None, log
-        self.thread = threading.Thread(target=self._wait, daemon=True)
-        if isolation == "bwrap" and warm.enabled():
-            self.server = warm.WarmServer(runs)
-            try:
-                self.server.launch()  # in this thread, which lives as long as the batch
-            except OSError as error:
-                self.server, self.problem = None, str(error)
-            else:
-                self.thread.start()
-
-    def _wait(self) -> None:
-        try:
-            self.server.wait_ready()
-        except RuntimeError as error:
-            self.server, self.problem = None, str(error)
-
-    def socket(self) -> Path | None:
-        if self.thread.ident is not None:
-            self.thread.join()
-        if self.problem:
-            self.log(f"warm kernels are off for this batch ({self.problem}); every kernel starts cold.")
-            self.problem = None
-        return self.server.socket if self.server is not None else None
-
-    def stop(self) -> None:
-        if self.thread.ident is not None:
-            self.thread.join()
-        if self.server is not None:
-            self.server.stop()
-
-
 def _grade_batch(course: Course, assignment: str, submissions: list[Submission], workdir: Path,
-                 workers: list[Worker], server: _WarmStart, cell_timeout: int, submission_timeout: int,
-                 isolation: str, log) -> tuple[Path, list[list[str]]]:
+                 workers: list[Worker], server: warm.WarmServer | None, cell_timeout: int,
+                 submission_timeout: int, isolation: str, log) -> tuple[Path, list[list[str]]]:
     template = workdir / "template"
     shutil.rmtree(template, ignore_errors=True)
     release_path = release_mod.generate(course, assignment, template / "release", template)
@@ -305,6 +272,15 @@ def _grade_batch(course: Course, assignment: str, submissions: list[Submission],
 
     finished: set[str] = set()
     release_digest = hashlib.sha256(release_path.read_bytes()).hexdigest()
+
+    warned = []
+
+    def warm_socket() -> Path | None:
+        socket = server.ready_socket() if server is not None else None
+        if server is not None and socket is None and not warned:
+            warned.append(True)
+            log(f"warm kernels are off for this batch ({server.problem}); every kernel starts cold.")
+        return socket
 
     def work(sub: Submission) -> dict:
         digest = _digest(sub.path, release_digest)
@@ -318,7 +294,7 @@ def _grade_batch(course: Course, assignment: str, submissions: list[Submission],
         worker = idle.get()
         try:
             result = grade_one(course, assignment, sub, workdir, template, release_nb, worker, cell_timeout,
-                               submission_timeout, isolation, server.socket())
+                               submission_timeout, isolation, warm_socket())
         finally:
             idle.put(worker)
         result["digest"] = digest

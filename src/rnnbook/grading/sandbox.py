@@ -138,8 +138,8 @@ def bwrap_command(writable: Path, env: dict[str, str], extra: tuple[str, ...] = 
     """bubblewrap's arguments for a sandbox whose only writable folder is ``writable`` (also the
     working directory), with only ``env`` in its environment; the command to run follows."""
     args = [shutil.which("bwrap"), "--unshare-all", "--die-with-parent", "--new-session", "--hostname", "sandbox",
-            "--uid", "65534", "--gid", "65534", "--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
-            *_system_binds()]
+            "--uid", "65534", "--gid", "65534", "--proc", "/proc", "--dev", "/dev",
+            "--size", str(TMP_BYTES), "--tmpfs", "/tmp", *_system_binds()]
     for root in readonly_roots():  # after /tmp: a root under /tmp must not be hidden by the tmpfs
         args += ["--ro-bind", str(root), str(root)]
     args += [*extra, "--bind", str(writable), str(writable), "--remount-ro", "/",
@@ -186,20 +186,14 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kwargs):
         _write_startup(self.scratch / ".ipython")
-        cmd, kw = await super()._async_pre_start_kernel(**kwargs)
-        # The kernel's own stdout/stderr go to a file in its scratch folder, never to the grader's log
-        # (which names other students, and which the kernel could reopen through /proc/self/fd).
-        self._output = open(self.scratch / KERNEL_OUTPUT, "ab")
-        kw.update(stdin=subprocess.DEVNULL, stdout=self._output, stderr=self._output)
-        return cmd, kw
+        return await super()._async_pre_start_kernel(**kwargs)
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
-        try:
+        # The kernel's own stdout/stderr go to a file in its scratch folder, never to the grader's log
+        # (which names other students, and which the kernel could reopen through /proc/self/fd).
+        with open(self.scratch / KERNEL_OUTPUT, "ab") as output:  # the kernel keeps its own copy
+            kw.update(stdin=subprocess.DEVNULL, stdout=output, stderr=output)
             return await super()._async_launch_kernel(kernel_cmd, **kw)
-        finally:
-            output, self._output = getattr(self, "_output", None), None
-            if output is not None:
-                output.close()  # the kernel holds its own copy
 
     def format_kernel_cmd(self, extra_arguments=None) -> list[str]:
         cmd = super().format_kernel_cmd(extra_arguments)

@@ -18,6 +18,7 @@ import select
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -74,6 +75,9 @@ class WarmServer:
         self.folder = self.runs_root / f".warm-{os.getpid()}"
         self.socket = self.folder / "server.sock"
         self.process: subprocess.Popen | None = None
+        self.problem: str | None = None  # why the server is not there, once that is known
+        self._ready: bool | None = None
+        self._lock = threading.Lock()
 
     def start(self) -> "WarmServer":
         """Start the server and wait until it is ready; RuntimeError if it cannot start."""
@@ -89,9 +93,15 @@ class WarmServer:
         # The runs folder is writable for the server only: each kernel hides all of it but its own scratch.
         extra = ("--dir", "/.stash", "--dir", "/.hostproc", "--ro-bind", "/proc", "/.hostproc")
         cmd = [*bwrap_command(self.runs_root, kernel_env(self.folder), extra), *server]
-        self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                            start_new_session=True)
+        except OSError as error:  # wait_ready reports it
+            self.problem = str(error)
 
     def wait_ready(self) -> "WarmServer":
+        if self.process is None:
+            raise RuntimeError(self.problem or "the warm kernel server was not launched")
         deadline, line = time.monotonic() + START_TIMEOUT, b""
         while time.monotonic() < deadline and self.process.poll() is None:
             if select.select([self.process.stdout], [], [], 1.0)[0]:
@@ -103,8 +113,17 @@ class WarmServer:
             raise RuntimeError("the warm kernel server did not start (its error is on stderr)")
         return self
 
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+    def ready_socket(self) -> Path | None:
+        """The socket, waiting the first time until the server is ready (any thread may ask); None
+        when it could not start (``problem`` says why), and kernels then start cold."""
+        with self._lock:
+            if self._ready is None:
+                try:
+                    self.wait_ready()
+                    self._ready = True
+                except RuntimeError as error:
+                    self._ready, self.problem = False, str(error)
+            return self.socket if self._ready else None
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

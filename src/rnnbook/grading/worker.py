@@ -73,7 +73,7 @@ def read_scores(sandbox: Path, assignment: str, student: str) -> dict:
 
 _KERNEL_START = re.compile(r"kernel (died|didn't respond|did not respond|failed to start)|"
                            r"Kernel(Died|Startup)|kernel_info|Resource temporarily unavailable", re.I)
-_EXCEPTION = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Exit)|[A-Z]\w+Error)\b.*")
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b")
 
 
 def explain_failure(log: str) -> str:
